@@ -1,0 +1,210 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { MinioConfig } from "../config/minio";
+import { container, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+
+export interface MinioArgs {
+    readonly namespace: pulumi.Input<string>;
+    readonly config: MinioConfig;
+    /** StorageClass of the data volume unless `config.storage.storageClass` overrides it. */
+    readonly storageClass: string;
+    readonly rootUser: SecretKeyRef;
+    readonly rootPassword: SecretKeyRef;
+    /** Buckets the bucket Job creates if missing. */
+    readonly buckets: readonly string[];
+    /** Changes when the root credentials rotate; rolls the server and re-runs the bucket Job. */
+    readonly credentialsChecksum: pulumi.Input<string>;
+    /**
+     * Keep the PVC when the StatefulSet is deleted.
+     * @default false
+     */
+    readonly retainData?: boolean;
+}
+
+export const MINIO_API_PORT = 9000;
+export const MINIO_CONSOLE_PORT = 9001;
+const RUN_AS = { user: 1000, group: 1000 }; // the image has no user of its own; any non-root uid works with fsGroup
+const DATA_DIR = "/data";
+const ALIAS = "platform";
+
+/** Bucket names as S3 accepts them. */
+export function validateBucketName(bucket: string): string {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+        throw new Error(`bucket name '${bucket}' must be 3-63 characters of a-z, 0-9, '.', '-'`);
+    }
+    return bucket;
+}
+
+/** MinIO with generated root credentials, a PVC, and a Job that creates buckets idempotently. */
+export class Minio extends pulumi.ComponentResource {
+    /** S3 endpoint URL, e.g. `http://minio.mlops.svc.cluster.local:9000`; resolves after the bucket Job completed. */
+    public readonly endpoint: pulumi.Output<string>;
+    /** Buckets by name, each resolving after the bucket Job completed. */
+    public readonly buckets: Readonly<Record<string, pulumi.Output<string>>>;
+    public readonly serviceName: pulumi.Output<string>;
+    public readonly rootUser: SecretKeyRef;
+    public readonly rootPassword: SecretKeyRef;
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    public readonly bucketJob: k8s.batch.v1.Job;
+
+    constructor(name: string, args: MinioArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mlops:k8s:Minio", name, {}, opts);
+        const { config } = args;
+        const buckets = args.buckets.map(validateBucketName);
+        if (buckets.length === 0) {
+            throw new Error("'buckets' must list at least one bucket");
+        }
+        const serverLabels = { name: "minio", instance: name, component: "server", version: imageTag(config.image) };
+        const selector = selectorLabels(serverLabels);
+        const ports = [
+            { name: "api", port: MINIO_API_PORT, targetPort: "api" },
+            { name: "console", port: MINIO_CONSOLE_PORT, targetPort: "console" },
+        ];
+
+        const headless = new k8s.core.v1.Service(
+            `${name}-headless`,
+            {
+                metadata: { name: `${name}-headless`, namespace: args.namespace, labels: labels(serverLabels) },
+                spec: { clusterIP: "None", selector, ports },
+            },
+            { parent: this },
+        );
+        const service = new k8s.core.v1.Service(
+            name,
+            {
+                metadata: {
+                    name,
+                    namespace: args.namespace,
+                    labels: labels(serverLabels),
+                    annotations: {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": String(MINIO_API_PORT),
+                        "prometheus.io/path": "/minio/v2/metrics/cluster",
+                    },
+                },
+                spec: { type: "ClusterIP", selector, ports },
+            },
+            { parent: this },
+        );
+
+        const credentials = [secretEnv("MINIO_ROOT_USER", args.rootUser), secretEnv("MINIO_ROOT_PASSWORD", args.rootPassword)];
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            name,
+            {
+                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
+                spec: {
+                    serviceName: headless.metadata.name,
+                    replicas: 1,
+                    selector: { matchLabels: selector },
+                    persistentVolumeClaimRetentionPolicy: {
+                        whenDeleted: args.retainData ? "Retain" : "Delete",
+                        whenScaled: "Retain",
+                    },
+                    template: {
+                        metadata: {
+                            labels: labels(serverLabels),
+                            annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                        },
+                        spec: podSpec({
+                            runAs: RUN_AS,
+                            containers: [
+                                container({
+                                    name: "minio",
+                                    image: config.image,
+                                    resources: config.resources,
+                                    args: ["server", DATA_DIR, "--address", `:${MINIO_API_PORT}`, "--console-address", `:${MINIO_CONSOLE_PORT}`],
+                                    ports: [
+                                        { name: "api", containerPort: MINIO_API_PORT },
+                                        { name: "console", containerPort: MINIO_CONSOLE_PORT },
+                                    ],
+                                    env: [
+                                        ...credentials,
+                                        // Prometheus scrapes without a bearer token; metrics carry no object data.
+                                        plainEnv("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+                                        // The uid has no home directory; MinIO keeps its certs dir under $HOME.
+                                        plainEnv("HOME", "/tmp"),
+                                    ],
+                                    readinessProbe: httpProbe("readiness", "/minio/health/ready", "api"),
+                                    livenessProbe: httpProbe("liveness", "/minio/health/live", "api"),
+                                    volumeMounts: [
+                                        { name: "data", mountPath: DATA_DIR },
+                                        { name: "tmp", mountPath: "/tmp" },
+                                    ],
+                                }),
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: {} }],
+                        }),
+                    },
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data", labels: labels(serverLabels) },
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                storageClassName: config.storage.storageClass ?? args.storageClass,
+                                resources: { requests: { storage: config.storage.size } },
+                            },
+                        },
+                    ],
+                },
+            },
+            { parent: this },
+        );
+
+        const jobLabels = { name: "minio", instance: name, component: "buckets", version: imageTag(config.clientImage) };
+        this.bucketJob = new k8s.batch.v1.Job(
+            `${name}-buckets`,
+            {
+                metadata: { namespace: args.namespace, labels: labels(jobLabels) },
+                spec: {
+                    backoffLimit: 6,
+                    activeDeadlineSeconds: 600,
+                    template: {
+                        metadata: {
+                            labels: labels(jobLabels),
+                            annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                        },
+                        spec: podSpec({
+                            runAs: RUN_AS,
+                            restartPolicy: "Never",
+                            containers: [
+                                container({
+                                    name: "mc",
+                                    image: config.clientImage,
+                                    resources: config.jobResources,
+                                    // `--ignore-existing` makes a re-run a no-op; the image has no shell, so no script.
+                                    command: ["mc", "mb", "--ignore-existing", ...buckets.map((b) => `${ALIAS}/${b}`)],
+                                    env: [
+                                        ...credentials,
+                                        // mc reads an alias from MC_HOST_<alias>; $(VAR) is expanded by the kubelet,
+                                        // so the credentials never appear in the pod spec.
+                                        plainEnv(
+                                            `MC_HOST_${ALIAS}`,
+                                            pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}:${MINIO_API_PORT}`,
+                                        ),
+                                        plainEnv("MC_CONFIG_DIR", "/tmp/.mc"),
+                                    ],
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                }),
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: {} }],
+                        }),
+                    },
+                },
+            },
+            { parent: this, dependsOn: [this.statefulSet, service] },
+        );
+
+        this.serviceName = service.metadata.name;
+        this.rootUser = args.rootUser;
+        this.rootPassword = args.rootPassword;
+        this.endpoint = pulumi
+            .all([service.metadata.name, service.metadata.namespace, this.bucketJob.metadata.name])
+            .apply(([svc, ns]) => `http://${svc}.${ns}.svc.cluster.local:${MINIO_API_PORT}`);
+        const out: Record<string, pulumi.Output<string>> = {};
+        for (const bucket of buckets) {
+            out[bucket] = this.bucketJob.metadata.name.apply(() => bucket);
+        }
+        this.buckets = out;
+        this.registerOutputs({ endpoint: this.endpoint, serviceName: this.serviceName });
+    }
+}

@@ -1,0 +1,5 @@
+export * from "./labels";
+export * from "./pod";
+export * from "./probes";
+export * from "./resources";
+export * from "./security";

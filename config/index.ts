@@ -1,0 +1,99 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { minioSchema } from "./minio";
+import { platformSchema } from "./platform";
+import { postgresSchema } from "./postgres";
+import { redisSchema } from "./redis";
+
+export { parseCpu, parseMemory } from "./shared";
+export type { Resources } from "./shared";
+
+/**
+ * The whole stack configuration. Every key lives in the project's config namespace
+ * (`pulumi config set postgres '{"storage":{"size":"20Gi"}}' --path` or in Pulumi.<stack>.yaml);
+ * defaults live here, stack files only override.
+ */
+export const configSchema = z.strictObject({
+    ...platformSchema,
+    postgres: postgresSchema,
+    redis: redisSchema,
+    minio: minioSchema,
+});
+
+export type PlatformConfig = Readonly<z.infer<typeof configSchema>>;
+
+/** Raised when stack config is invalid; `problems` lists one line per bad field. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+function fieldName(path: readonly PropertyKey[]): string {
+    return path.map(String).join(".");
+}
+
+function describe(value: unknown): string {
+    return typeof value === "string" ? `'${value}'` : JSON.stringify(value);
+}
+
+/** One human sentence per zod issue, naming the field as a user writes it in config. */
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+    const field = fieldName(issue.path);
+    if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => `'${fieldName([...issue.path, key])}' is not a known setting`);
+    }
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+        const hint = issue.message.startsWith("required") ? issue.message.replace(/^required:?\s*/, "") : "";
+        return [`'${field}' is required${hint ? ` (${hint})` : ""}`];
+    }
+    const got = "input" in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : "";
+    return [`'${field}' ${issue.message}${got}`];
+}
+
+/** Nested settings arrive as JSON strings; plain strings stay strings. */
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/**
+ * Validates raw stack config (the `project:key -> string` map Pulumi hands a program)
+ * and returns a frozen, typed object. Reports every problem at once.
+ */
+export function parseConfig(raw: Readonly<Record<string, string>>, project: string): PlatformConfig {
+    const prefix = `${project}:`;
+    const input: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+        if (key.startsWith(prefix)) {
+            input[key.slice(prefix.length)] = decode(value);
+        }
+    }
+    const result = configSchema.safeParse(input, { reportInput: true });
+    if (!result.success) {
+        throw new ConfigError(result.error.issues.flatMap(formatIssue));
+    }
+    return deepFreeze(result.data);
+}
+
+/** Reads this stack's config once; call it at the program boundary only. */
+export function loadConfig(): PlatformConfig {
+    return parseConfig(pulumi.runtime.allConfig(), pulumi.getProject());
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object") {
+        for (const child of Object.values(value)) {
+            deepFreeze(child);
+        }
+        Object.freeze(value);
+    }
+    return value;
+}
