@@ -51,6 +51,9 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
         const hint = issue.message.startsWith("required") ? issue.message.replace(/^required:?\s*/, "") : "";
         return [`'${field}' is required${hint ? ` (${hint})` : ""}`];
     }
+    if (issue.code === "invalid_type") {
+        return [`'${field}' must be a ${issue.expected} (got ${describe(issue.input)})`];
+    }
     const got = "input" in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : "";
     return [`'${field}' ${issue.message}${got}`];
 }

@@ -19,7 +19,11 @@ export const memoryQuantity = z
     .regex(MEMORY_PATTERN, "must be a quantity such as '512Mi' or '5Gi'");
 
 /** Storage size: a memory-style quantity that must not be zero. */
-export const storageSize = memoryQuantity.refine((q) => parseMemory(q) > 0, "must be greater than zero");
+export const storageSize = memoryQuantity.refine(
+    // A malformed quantity is already reported by the pattern; only judge well-formed ones here.
+    (q) => !MEMORY_PATTERN.test(q) || parseMemory(q) > 0,
+    "must be greater than zero",
+);
 
 const MEMORY_FACTORS: Record<string, number> = {
     "": 1,

@@ -1,0 +1,47 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ALLOCATIONS, DEV_NODE, SYSTEM_RESERVE } from "../config/budget";
+import { parseCpu, parseMemory } from "../config";
+import { K8sObject, podTemplates } from "./integrity";
+import { LoadedProgram, runProgram } from "./program";
+
+let program: LoadedProgram;
+beforeAll(async () => {
+    program = await runProgram("dev");
+});
+
+/** Requests per app (app.kubernetes.io/name), counting every replica and every Job pod as running at once. */
+function requestsByApp(objects: K8sObject[]): Map<string, { cpu: number; memory: number }> {
+    const out = new Map<string, { cpu: number; memory: number }>();
+    for (const t of podTemplates(objects)) {
+        const app = t.labels["app.kubernetes.io/name"] ?? "<unlabelled>";
+        const replicas = t.owner.spec?.replicas ?? 1;
+        const sum = out.get(app) ?? { cpu: 0, memory: 0 };
+        for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
+            sum.cpu += replicas * parseCpu(c.resources.requests.cpu);
+            sum.memory += replicas * parseMemory(c.resources.requests.memory);
+        }
+        out.set(app, sum);
+    }
+    return out;
+}
+
+describe("the dev profile fits minikube at 3 CPUs / 6 GiB", () => {
+    it("allocates no more than the node minus the system reserve", () => {
+        const cpu = Object.values(ALLOCATIONS).reduce((s, a) => s + parseCpu(a.cpu), 0);
+        const memory = Object.values(ALLOCATIONS).reduce((s, a) => s + parseMemory(a.memory), 0);
+        expect(cpu + parseCpu(SYSTEM_RESERVE.cpu)).toBeLessThanOrEqual(parseCpu(DEV_NODE.cpu));
+        expect(memory + parseMemory(SYSTEM_RESERVE.memory)).toBeLessThanOrEqual(parseMemory(DEV_NODE.memory));
+    });
+
+    it("keeps every deployed app within its allocation", () => {
+        const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
+        const used = requestsByApp(objects);
+        expect([...used.keys()].sort()).toEqual(["minio", "postgres", "redis"]);
+        for (const [app, req] of used) {
+            const allocation = ALLOCATIONS[app];
+            expect(allocation, `no allocation for '${app}' in config/budget.ts`).toBeDefined();
+            expect(req.cpu, `${app} cpu (millicores)`).toBeLessThanOrEqual(parseCpu(allocation!.cpu));
+            expect(req.memory, `${app} memory (bytes)`).toBeLessThanOrEqual(parseMemory(allocation!.memory));
+        }
+    });
+});
