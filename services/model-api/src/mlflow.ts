@@ -1,0 +1,92 @@
+/**
+ * The little of MLflow's REST API the model API needs: resolve a registered model's alias,
+ * find the version's artifact location, download files through the artifact proxy
+ * (`mlflow server --serve-artifacts`). No object-store credentials here.
+ */
+export interface MlflowClientOptions {
+    trackingUri: string;
+    timeoutMs: number;
+    /** Optional basic-auth or bearer credentials (MLflow's own env names). */
+    username?: string;
+    password?: string;
+    token?: string;
+}
+
+export interface ModelVersionRef {
+    name: string;
+    version: string;
+    runId?: string;
+    source?: string;
+}
+
+export class MlflowError extends Error {
+    constructor(message: string, readonly status?: number) {
+        super(message);
+        this.name = "MlflowError";
+    }
+}
+
+export class MlflowClient {
+    private readonly base: string;
+
+    constructor(private readonly opts: MlflowClientOptions) {
+        this.base = opts.trackingUri.replace(/\/+$/, "");
+    }
+
+    private headers(): Record<string, string> {
+        if (this.opts.token) return { authorization: `Bearer ${this.opts.token}` };
+        if (this.opts.username) {
+            return { authorization: `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password ?? ""}`).toString("base64")}` };
+        }
+        return {};
+    }
+
+    private async get(path: string): Promise<Response> {
+        let res: Response;
+        try {
+            res = await fetch(`${this.base}${path}`, { headers: this.headers(), signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        } catch (err) {
+            throw new MlflowError(`MLflow unreachable at ${this.base}: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`);
+        }
+        if (!res.ok) {
+            const body = await res.text().catch(() => "");
+            throw new MlflowError(`MLflow GET ${path.split("?")[0]} -> ${res.status}: ${body.slice(0, 300)}`, res.status);
+        }
+        return res;
+    }
+
+    async resolveAlias(name: string, alias: string): Promise<ModelVersionRef> {
+        const q = new URLSearchParams({ name, alias });
+        const res = await this.get(`/api/2.0/mlflow/registered-models/alias?${q}`);
+        const body = (await res.json()) as { model_version?: { name: string; version: string; run_id?: string; source?: string } };
+        const mv = body.model_version;
+        if (!mv?.version) throw new MlflowError(`MLflow: alias '${alias}' of '${name}' has no model version`);
+        return { name: mv.name, version: String(mv.version), runId: mv.run_id, source: mv.source };
+    }
+
+    /** MLflow 3: model-versions/get-download-uri, the version's real artifact location. */
+    async downloadUri(name: string, version: string): Promise<string> {
+        const q = new URLSearchParams({ name, version });
+        const res = await this.get(`/api/2.0/mlflow/model-versions/get-download-uri?${q}`);
+        const body = (await res.json()) as { artifact_uri?: string };
+        if (!body.artifact_uri) throw new MlflowError(`MLflow: no artifact_uri for ${name} version ${version}`);
+        return body.artifact_uri;
+    }
+
+    /** Path of an artifact URI inside the proxy: `mlflow-artifacts:/a/b` or `mlflow-artifacts://host/a/b` -> `a/b`. */
+    static proxyPath(artifactUri: string): string {
+        const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(artifactUri);
+        if (!m) {
+            throw new MlflowError(
+                `artifact location '${artifactUri}' is not served by the MLflow artifact proxy (expected mlflow-artifacts:/...; run the server with --serve-artifacts)`,
+            );
+        }
+        return m[1]!.replace(/\/+$/, "");
+    }
+
+    async downloadArtifact(artifactUri: string, file: string): Promise<Buffer> {
+        const p = `${MlflowClient.proxyPath(artifactUri)}/${file}`.split("/").map(encodeURIComponent).join("/");
+        const res = await this.get(`/api/2.0/mlflow-artifacts/artifacts/${p}`);
+        return Buffer.from(await res.arrayBuffer());
+    }
+}
