@@ -2,7 +2,11 @@
 // resource graph (outputs passed as inputs), never from the order of these lines.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./config";
+import * as path from "node:path";
+import { loadConfig, loadSecrets } from "./config";
+import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
+import { readDagFiles } from "./components/airflow-dags";
+import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { Minio, MINIO_API_PORT, MINIO_CONSOLE_PORT } from "./components/minio";
 import { PlatformSecrets } from "./components/platform-secrets";
 import { Postgres, POSTGRES_PORT } from "./components/postgres";
@@ -10,6 +14,7 @@ import { Redis, REDIS_PORT } from "./components/redis";
 import { namespaceLabels } from "./components/shared";
 
 const config = loadConfig();
+const secretConfig = loadSecrets();
 
 const provider = new k8s.Provider("k8s", {
     context: config.kubeContext,
@@ -39,6 +44,12 @@ const secrets = new PlatformSecrets(
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
             "redis-credentials": { password: {} },
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
+            "airflow-credentials": {
+                "admin-password": {},
+                "fernet-key": { kind: "fernet" },
+                "jwt-secret": { kind: "hex", length: 32 },
+                "api-secret-key": { kind: "hex", length: 32 },
+            },
         },
     },
     opts,
@@ -79,9 +90,64 @@ const minio = new Minio(
         storageClass: config.storageClass,
         rootUser: secrets.ref("minio-credentials", "root-user"),
         rootPassword: secrets.ref("minio-credentials", "root-password"),
-        buckets: ["mlflow"],
+        buckets: ["mlflow", "airflow-logs"],
         credentialsChecksum: secrets.checksum("minio-credentials"),
         retainData: config.protectData,
+    },
+    opts,
+);
+
+const minioCredentials = secrets.checksum("minio-credentials");
+
+const mlflow = new Mlflow(
+    "mlflow",
+    {
+        namespace: ns,
+        config: config.mlflow,
+        database: postgres.databases.mlflow!,
+        s3Endpoint: minio.endpoint,
+        bucket: minio.buckets.mlflow!,
+        s3AccessKey: minio.rootUser,
+        s3SecretKey: minio.rootPassword,
+        credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), minioCredentials]).apply((cs) => cs.join(",")),
+    },
+    opts,
+);
+
+const gitSyncSecret = secretConfig.gitSyncPassword
+    ? new k8s.core.v1.Secret(
+          "git-sync",
+          { metadata: { name: "git-sync", namespace: ns }, type: "Opaque", stringData: { password: secretConfig.gitSyncPassword } },
+          { provider },
+      )
+    : undefined;
+
+const airflow = new Airflow(
+    "airflow",
+    {
+        namespace: ns,
+        config: config.airflow,
+        database: postgres.databases.airflow!,
+        pipelineDatabase: postgres.databases.mlops!,
+        redis: { host: redis.host, port: REDIS_PORT, password: redis.password },
+        keys: {
+            fernetKey: secrets.ref("airflow-credentials", "fernet-key"),
+            jwtSecret: secrets.ref("airflow-credentials", "jwt-secret"),
+            apiSecretKey: secrets.ref("airflow-credentials", "api-secret-key"),
+        },
+        adminPassword: secrets.value("airflow-credentials", "admin-password"),
+        logs: { s3Endpoint: minio.endpoint, bucket: minio.buckets["airflow-logs"]!, accessKey: minio.rootUser, secretKey: minio.rootPassword },
+        pipelineEnv: {
+            MLFLOW_TRACKING_URI: mlflow.trackingUri,
+            // The model API lands with its own component; its Service name and port are fixed by the design.
+            MODEL_API_URL: pulumi.interpolate`http://model-api.${ns}.svc.cluster.local:8989`,
+            DATA_API_URL: pulumi.interpolate`http://data-api.${ns}.svc.cluster.local`,
+        },
+        dagFiles: config.airflow.dags.source === "local" ? readDagFiles(path.join(__dirname, "dags")) : undefined,
+        gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
+        credentialsChecksum: pulumi
+            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials")])
+            .apply((cs) => cs.join(",")),
     },
     opts,
 );
@@ -95,14 +161,19 @@ export const endpoints = {
     postgres: pulumi.interpolate`${postgres.host}:${POSTGRES_PORT}`,
     redis: pulumi.interpolate`${redis.host}:${REDIS_PORT}`,
     minio: minio.endpoint,
+    mlflow: mlflow.trackingUri,
+    airflow: airflow.url,
 };
 export const portForwards = {
     postgres: portForward(postgres.serviceName, POSTGRES_PORT, POSTGRES_PORT),
     minioConsole: portForward(minio.serviceName, MINIO_CONSOLE_PORT, MINIO_CONSOLE_PORT),
     minioApi: portForward(minio.serviceName, MINIO_API_PORT, MINIO_API_PORT),
+    mlflow: portForward(mlflow.serviceName, MLFLOW_PORT, MLFLOW_PORT),
+    airflow: portForward(airflow.serviceName, AIRFLOW_API_PORT, AIRFLOW_API_PORT),
 };
 // Shown only with `pulumi stack output --show-secrets`.
 export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },
     postgresSuperuser: { user: "postgres", password: secrets.value("postgres-superuser", "password") },
+    airflowAdmin: { user: config.airflow.adminUser, password: secrets.value("airflow-credentials", "admin-password") },
 };

@@ -7,10 +7,12 @@ import { checksum, labels, SecretKeyRef } from "./shared";
 export interface CredentialSpec {
     /**
      * `password`: letters and digits (URL- and DSN-safe, so it can sit in a connection string
-     * unescaped); `username`: `mlops` followed by lower-case letters and digits.
+     * unescaped); `username`: `mlops` followed by lower-case letters and digits; `fernet`:
+     * 32 random bytes, URL-safe base64 (a Fernet key, e.g. Airflow's); `hex`: random bytes
+     * as hex (signing keys such as JWT secrets; `length` counts bytes).
      * @default "password"
      */
-    readonly kind?: "password" | "username";
+    readonly kind?: "password" | "username" | "fernet" | "hex";
     /** Random characters generated. @default 32 for passwords, 12 for usernames */
     readonly length?: number;
     /**
@@ -102,6 +104,12 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 
     private generate(name: string, spec: CredentialSpec, epoch: string): pulumi.Output<string> {
         const keepers = spec.rotate === false ? undefined : { epoch };
+        if (spec.kind === "fernet" || spec.kind === "hex") {
+            const bytes = new random.RandomBytes(name, { length: spec.kind === "fernet" ? 32 : (spec.length ?? 32), keepers }, { parent: this });
+            return spec.kind === "hex"
+                ? bytes.hex
+                : bytes.base64.apply((b64) => b64.replace(/\+/g, "-").replace(/\//g, "_"));
+        }
         if (spec.kind === "username") {
             // A fixed letter prefix keeps the name valid for systems that want a leading letter.
             const suffix = new random.RandomString(name, { length: spec.length ?? 12, special: false, upper: false, keepers }, { parent: this });

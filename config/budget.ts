@@ -28,7 +28,7 @@ export const ALLOCATIONS: Readonly<Record<string, Pick<Resources, "cpu" | "memor
     redis: { cpu: "50m", memory: "64Mi" },
     minio: { cpu: "150m", memory: "320Mi" }, // server + bucket Job
     mlflow: { cpu: "150m", memory: "512Mi" },
-    airflow: { cpu: "800m", memory: "2560Mi" }, // api-server, scheduler, dag-processor, triggerer, 1 worker, git-sync sidecars
+    airflow: { cpu: "850m", memory: "2816Mi" }, // api-server, scheduler, dag-processor, triggerer, 1 worker, git-sync sidecars, migrate Job
     "model-api": { cpu: "100m", memory: "256Mi" },
     "data-api": { cpu: "50m", memory: "128Mi" },
     ui: { cpu: "50m", memory: "128Mi" },

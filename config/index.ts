@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { airflowSchema } from "./airflow";
 import { minioSchema } from "./minio";
+import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
 import { redisSchema } from "./redis";
@@ -18,9 +20,21 @@ export const configSchema = z.strictObject({
     postgres: postgresSchema,
     redis: redisSchema,
     minio: minioSchema,
+    mlflow: mlflowSchema,
+    airflow: airflowSchema,
+    /**
+     * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
+     * Validated here, then kept out of the plain config object: see loadSecrets().
+     */
+    gitSyncPassword: z.string().min(1, "must not be empty").optional(),
 });
 
-export type PlatformConfig = Readonly<z.infer<typeof configSchema>>;
+export type PlatformConfig = Readonly<Omit<z.infer<typeof configSchema>, "gitSyncPassword">>;
+
+/** Secret settings, as Pulumi secrets so they never reach logs or state in plain text. */
+export interface PlatformSecretsConfig {
+    readonly gitSyncPassword?: pulumi.Output<string>;
+}
 
 /** Raised when stack config is invalid; `problems` lists one line per bad field. */
 export class ConfigError extends Error {
@@ -83,12 +97,19 @@ export function parseConfig(raw: Readonly<Record<string, string>>, project: stri
     if (!result.success) {
         throw new ConfigError(result.error.issues.flatMap(formatIssue));
     }
-    return deepFreeze(result.data);
+    const { gitSyncPassword: _secret, ...plain } = result.data;
+    return deepFreeze(plain);
 }
 
 /** Reads this stack's config once; call it at the program boundary only. */
 export function loadConfig(): PlatformConfig {
     return parseConfig(pulumi.runtime.allConfig(), pulumi.getProject());
+}
+
+/** The secret settings (validated by loadConfig), wrapped as Pulumi secrets. */
+export function loadSecrets(): PlatformSecretsConfig {
+    const password = new pulumi.Config().getSecret("gitSyncPassword");
+    return { gitSyncPassword: password };
 }
 
 function deepFreeze<T>(value: T): T {

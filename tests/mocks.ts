@@ -139,6 +139,12 @@ const mocks: pulumi.runtime.Mocks = {
             generatedValues.set(args.name, result);
             return { id: args.name, state: { ...inputs, result } };
         }
+        if (args.type === "random:index/randomBytes:RandomBytes") {
+            const bytes = Buffer.alloc(inputs.length ?? 32, args.name);
+            generatedValues.set(`${args.name}#base64`, bytes.toString("base64"));
+            generatedValues.set(`${args.name}#hex`, bytes.toString("hex"));
+            return { id: args.name, state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") } };
+        }
         if (args.type.startsWith("kubernetes:")) {
             const metadata = { ...(inputs.metadata ?? {}) };
             if (!metadata.name) {

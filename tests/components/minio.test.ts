@@ -38,12 +38,12 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
         expect(pod.containers[0].securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
     });
 
-    it("creates bucket mlflow idempotently in a Job whose alias URL holds only $(VAR) references", () => {
+    it("creates buckets mlflow and airflow-logs idempotently in a Job whose alias URL holds only $(VAR) references", () => {
         const job = k8sObject(program.recorder, "Job", "minio-buckets");
         const pod = job.spec.template.spec;
         const c = pod.containers[0];
         expect(c.image).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
-        expect(c.command).toEqual(["mc", "mb", "--ignore-existing", "platform/mlflow"]);
+        expect(c.command).toEqual(["mc", "mb", "--ignore-existing", "platform/mlflow", "platform/airflow-logs"]);
         expect(c.env).toEqual([
             ...CREDENTIALS,
             { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000" },

@@ -11,6 +11,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
     it("generate each credential with @pulumi/random", () => {
         const passwords = program.recorder.ofType("random:index/randomPassword:RandomPassword");
         expect(passwords.map((p) => p.name).sort()).toEqual([
+            "airflow-credentials-admin-password",
             "minio-credentials-root-password",
             "postgres-roles-airflow",
             "postgres-roles-mlflow",
@@ -23,6 +24,17 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             expect(p.inputs).toMatchObject({ length: 32, special: false });
         }
         expect(program.recorder.ofType("random:index/randomString:RandomString").map((s) => s.name)).toEqual(["minio-credentials-root-user"]);
+        // Keys that must be raw bytes: the Fernet key (32 bytes) and the signing secrets.
+        expect(
+            program.recorder
+                .ofType("random:index/randomBytes:RandomBytes")
+                .map((b) => [b.name, b.inputs.length])
+                .sort(),
+        ).toEqual([
+            ["airflow-credentials-api-secret-key", 32],
+            ["airflow-credentials-fernet-key", 32],
+            ["airflow-credentials-jwt-secret", 32],
+        ]);
     });
 
     it("rotate with the credentials epoch, except the Postgres superuser", () => {
@@ -30,6 +42,12 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         expect(keepers["postgres-superuser-password"]).toBeUndefined();
         expect(keepers["postgres-roles-mlflow"]).toEqual({ epoch: "1" });
         expect(keepers["redis-credentials-password"]).toEqual({ epoch: "1" });
+    });
+
+    it("encode the Fernet key as URL-safe base64 of 32 bytes, as Airflow requires", () => {
+        const key: string = k8sObject(program.recorder, "Secret", "airflow-credentials").stringData["fernet-key"];
+        expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+        expect(Buffer.from(key, "base64url")).toHaveLength(32);
     });
 
     it("write Opaque Secrets whose values are Pulumi secrets", () => {
