@@ -66,7 +66,8 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
         return [`'${field}' is required${hint ? ` (${hint})` : ""}`];
     }
     if (issue.code === "invalid_type") {
-        return [`'${field}' must be a ${issue.expected} (got ${describe(issue.input)})`];
+        const expected = issue.expected === "int" ? "whole number" : issue.expected;
+        return [`'${field}' must be a ${expected} (got ${describe(issue.input)})`];
     }
     const got = "input" in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : "";
     return [`'${field}' ${issue.message}${got}`];

@@ -45,6 +45,11 @@ describe("valid stacks", () => {
         expect(() => parseConfig({ ...base, "kubernetes:context": "minikube" }, P)).not.toThrow();
     });
 
+    it("keeps the git-sync password out of the plain config object", () => {
+        const config = parseConfig({ ...base, [`${P}:gitSyncPassword`]: "token-value" }, P);
+        expect(JSON.stringify(config)).not.toContain("token-value");
+    });
+
     it("returns a frozen object", () => {
         const config = parseConfig(base, P);
         expect(Object.isFrozen(config)).toBe(true);
@@ -65,6 +70,11 @@ describe("bad input is reported field by field", () => {
             { ...base, [`${P}:postgres`]: JSON.stringify({ replicas: -1 }) },
             ["'postgres.replicas' is not a known setting"],
         ],
+        ["negative worker replicas", { ...base, [`${P}:airflow`]: JSON.stringify({ workers: { replicas: -1 } }) }, ["'airflow.workers.replicas' must be >= 1 (got -1)"]],
+        ["fractional worker replicas", { ...base, [`${P}:airflow`]: JSON.stringify({ workers: { replicas: 1.5 } }) }, ["'airflow.workers.replicas' must be a whole number (got 1.5)"]],
+        ["unknown DAG source", { ...base, [`${P}:airflow`]: JSON.stringify({ dags: { source: "s3" } }) }, ["'airflow.dags.source' must be 'git' or 'local' (got 's3')"]],
+        ["bad git-sync period", { ...base, [`${P}:airflow`]: JSON.stringify({ dags: { source: "git", git: { repo: "r", period: "often" } } }) }, ["'airflow.dags.git.period' must be a duration such as '60s' or '5m' (got 'often')"]],
+        ["empty git-sync password", { ...base, [`${P}:gitSyncPassword`]: "" }, ["'gitSyncPassword' must not be empty (got '')"]],
         ["negative storage size", { ...base, [`${P}:postgres`]: JSON.stringify({ storage: { size: "-5Gi" } }) }, ["'postgres.storage.size' must be a quantity such as '512Mi' or '5Gi' (got '-5Gi')"]],
         ["zero storage size", { ...base, [`${P}:minio`]: JSON.stringify({ storage: { size: "0Gi" } }) }, ["'minio.storage.size' must be greater than zero (got '0Gi')"]],
         ["negative CPU", { ...base, [`${P}:redis`]: JSON.stringify({ resources: { cpu: "-100m", memory: "64Mi", memoryLimit: "128Mi" } }) }, ["'redis.resources.cpu' must be a CPU quantity such as '250m' or '1' (got '-100m')"]],
