@@ -1,0 +1,168 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import pg from "pg";
+
+/** What a /data call gets: the batch to serve, or "every batch has been served". */
+export type Advance = { readonly kind: "batch"; readonly batchNumber: number; readonly advanced: boolean } | { readonly kind: "exhausted" };
+
+export interface AdvanceRule {
+    readonly intervalMs: number;
+    readonly batches: number;
+}
+
+/**
+ * The per-(group, day) batch counter. `advance` is the only write: first call -> batch 1;
+ * later calls move to the next batch once `intervalMs` has passed since the previous move,
+ * and otherwise serve the same batch again; past the last batch -> exhausted. Each
+ * implementation makes the read-modify-write atomic, so concurrent calls never skip or
+ * repeat a batch number.
+ */
+export interface BatchStateStore {
+    advance(group: number, day: string, rule: AdvanceRule): Promise<Advance>;
+    reset(group: number, day: string): Promise<void>;
+    close(): Promise<void>;
+}
+
+interface Entry {
+    batch_number: number;
+    advanced_at: number;
+}
+
+function step(prev: Entry | undefined, now: number, rule: AdvanceRule): { next: Entry; advanced: boolean } {
+    if (!prev) return { next: { batch_number: 1, advanced_at: now }, advanced: true };
+    if (prev.batch_number <= rule.batches && now - prev.advanced_at >= rule.intervalMs) {
+        return { next: { batch_number: prev.batch_number + 1, advanced_at: now }, advanced: true };
+    }
+    return { next: prev, advanced: false };
+}
+
+const toAdvance = (e: Entry, advanced: boolean, rule: AdvanceRule): Advance =>
+    e.batch_number > rule.batches ? { kind: "exhausted" } : { kind: "batch", batchNumber: e.batch_number, advanced };
+
+/**
+ * State in a JSON file. Node runs the read-modify-write synchronously (no await between
+ * reading the counter and writing it), so one process cannot interleave two advances; the file
+ * is replaced atomically (write + rename) so a crash never leaves half a file. One process
+ * per file: for several replicas use the postgres store.
+ */
+export class FileStateStore implements BatchStateStore {
+    private readonly entries: Map<string, Entry>;
+
+    constructor(private readonly file: string) {
+        this.entries = new Map();
+        if (fs.existsSync(file)) {
+            const data = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, Entry>;
+            for (const [k, v] of Object.entries(data)) this.entries.set(k, v);
+        } else {
+            fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+        }
+    }
+
+    private persist(): void {
+        const tmp = `${this.file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.entries)));
+        fs.renameSync(tmp, this.file);
+    }
+
+    async advance(group: number, day: string, rule: AdvanceRule): Promise<Advance> {
+        const key = `${group}|${day}`;
+        const { next, advanced } = step(this.entries.get(key), Date.now(), rule);
+        if (advanced) {
+            this.entries.set(key, next);
+            this.persist();
+        }
+        return toAdvance(next, advanced, rule);
+    }
+
+    async reset(group: number, day: string): Promise<void> {
+        if (this.entries.delete(`${group}|${day}`)) this.persist();
+    }
+
+    async close(): Promise<void> {}
+}
+
+/**
+ * State in Postgres: one transaction per call that locks the counter's row (SELECT ... FOR
+ * UPDATE), so concurrent calls from any number of replicas serialise on it; the database clock
+ * decides the interval, so replicas with skewed clocks still agree.
+ */
+export class PostgresStateStore implements BatchStateStore {
+    private readonly pool: pg.Pool;
+    private schema?: Promise<void>;
+
+    constructor(databaseUrl: string) {
+        this.pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
+    }
+
+    /** Creates the table once; replicas starting together serialise on an advisory lock. Retried after a failure. */
+    private ready(): Promise<void> {
+        this.schema ??= (async () => {
+            const client = await this.pool.connect();
+            try {
+                await client.query("BEGIN");
+                await client.query("SELECT pg_advisory_xact_lock(hashtext('data_api_batch_state'))");
+                await client.query(
+                    `CREATE TABLE IF NOT EXISTS data_api_batch_state (
+                        group_number integer NOT NULL,
+                        day text NOT NULL,
+                        batch_number integer NOT NULL,
+                        advanced_at timestamptz NOT NULL,
+                        PRIMARY KEY (group_number, day))`,
+                );
+                await client.query("COMMIT");
+            } catch (err) {
+                await client.query("ROLLBACK").catch(() => undefined);
+                this.schema = undefined;
+                throw err;
+            } finally {
+                client.release();
+            }
+        })();
+        return this.schema;
+    }
+
+    async advance(group: number, day: string, rule: AdvanceRule): Promise<Advance> {
+        await this.ready();
+        const client = await this.pool.connect();
+        try {
+            await client.query("BEGIN");
+            // batch_number 0 = nothing served yet; the row then exists for FOR UPDATE to lock.
+            await client.query(
+                "INSERT INTO data_api_batch_state (group_number, day, batch_number, advanced_at) VALUES ($1, $2, 0, 'epoch') ON CONFLICT DO NOTHING",
+                [group, day],
+            );
+            const cur = await client.query<{ batch_number: number; elapsed_ms: string }>(
+                `SELECT batch_number, (EXTRACT(EPOCH FROM clock_timestamp() - advanced_at) * 1000)::float8 AS elapsed_ms
+                 FROM data_api_batch_state WHERE group_number = $1 AND day = $2 FOR UPDATE`,
+                [group, day],
+            );
+            const row = cur.rows[0]!;
+            const prev = row.batch_number === 0 ? undefined : { batch_number: row.batch_number, advanced_at: 0 };
+            const { next, advanced } = step(prev, Number(row.elapsed_ms), rule);
+            if (advanced) {
+                await client.query("UPDATE data_api_batch_state SET batch_number = $3, advanced_at = clock_timestamp() WHERE group_number = $1 AND day = $2", [
+                    group,
+                    day,
+                    next.batch_number,
+                ]);
+            }
+            await client.query("COMMIT");
+            return toAdvance(next, advanced, rule);
+        } catch (err) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw err;
+        } finally {
+            client.release();
+        }
+    }
+
+    async reset(group: number, day: string): Promise<void> {
+        await this.ready();
+        await this.pool.query("DELETE FROM data_api_batch_state WHERE group_number = $1 AND day = $2", [group, day]);
+    }
+
+    async close(): Promise<void> {
+        await this.schema?.catch(() => undefined);
+        await this.pool.end();
+    }
+}
