@@ -1,0 +1,155 @@
+"""Tables of the pipeline in database `mlops` and fast bulk writes.
+
+Schemas: raw (as received), clean (normalised, split, decisions, model history).
+The DDL is idempotent; the first task of each DAG applies it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Sequence
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS clean;
+
+-- One row per listing as the data API sent it. Natural key: the row's place in the
+-- batch the API numbered (group, day, batch_number, row_in_batch); see dags/README.md.
+CREATE TABLE IF NOT EXISTS raw.listings (
+    id            bigserial PRIMARY KEY,
+    group_number  integer     NOT NULL,
+    day           text        NOT NULL,
+    batch_number  integer     NOT NULL,
+    row_in_batch  integer     NOT NULL,
+    row_hash      text        NOT NULL,
+    record        jsonb       NOT NULL,
+    loaded_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (group_number, day, batch_number, row_in_batch)
+);
+
+CREATE TABLE IF NOT EXISTS raw.ingest_log (
+    id            bigserial PRIMARY KEY,
+    group_number  integer     NOT NULL,
+    day           text        NOT NULL,
+    batch_number  integer,
+    received      integer     NOT NULL,
+    inserted      integer     NOT NULL,
+    duplicates    integer     NOT NULL,
+    conflicting   integer     NOT NULL,
+    outcome       text        NOT NULL,
+    fetched_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS clean.listings (
+    id             bigserial PRIMARY KEY,
+    raw_id         bigint NOT NULL UNIQUE REFERENCES raw.listings (id),
+    batch_number   integer NOT NULL,
+    brokered_by    double precision,
+    status         text NOT NULL,
+    price          double precision NOT NULL,
+    bed            double precision,
+    bath           double precision,
+    acre_lot       double precision,
+    street         text,
+    city           text,
+    state          text NOT NULL,
+    zip_code       text,
+    house_size     double precision,
+    prev_sold_date date,
+    split          text NOT NULL CHECK (split IN ('train', 'test')),
+    cleaned_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS listings_split_idx ON clean.listings (split);
+
+-- Raw rows the cleaning step dropped, with the reason, so they are not examined again.
+CREATE TABLE IF NOT EXISTS clean.rejected_listings (
+    raw_id      bigint PRIMARY KEY REFERENCES raw.listings (id),
+    reason      text NOT NULL,
+    rejected_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS clean.cleaning_log (
+    id         bigserial PRIMARY KEY,
+    run_at     timestamptz NOT NULL DEFAULT now(),
+    rows_in    integer NOT NULL,
+    rows_out   integer NOT NULL,
+    rejected   integer NOT NULL,
+    reasons    jsonb NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS clean.training_decisions (
+    id               bigserial PRIMARY KEY,
+    decided_at       timestamptz NOT NULL DEFAULT now(),
+    train            boolean NOT NULL,
+    reason           text NOT NULL,
+    new_rows         integer NOT NULL,
+    total_rows       integer NOT NULL,
+    max_clean_id     bigint NOT NULL,
+    psi              jsonb NOT NULL,
+    production_version text,
+    trained_version  text
+);
+
+CREATE TABLE IF NOT EXISTS clean.model_history (
+    id                  bigserial PRIMARY KEY,
+    decided_at          timestamptz NOT NULL DEFAULT now(),
+    model_name          text NOT NULL,
+    candidate_version   text NOT NULL,
+    production_version  text,
+    metric              text NOT NULL,
+    candidate_value     double precision NOT NULL,
+    production_value    double precision,
+    test_rows           integer NOT NULL,
+    promoted            boolean NOT NULL,
+    reason              text NOT NULL,
+    notified            boolean
+);
+"""
+
+
+@contextmanager
+def connect(params: dict[str, Any]) -> Iterator[Any]:
+    """A psycopg2 connection from keyword parameters (host, port, user, password, dbname),
+    rolled back on error and always closed."""
+    import psycopg2
+
+    conn = psycopg2.connect(**params)
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def ensure_schema(conn) -> None:
+    with conn.cursor() as cur:
+        # Serialise concurrent first runs of the DDL (CREATE ... IF NOT EXISTS can race).
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('mlops.pipeline.ddl'))")
+        cur.execute(DDL)
+    conn.commit()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return r"\N"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows into `table` (a temp table or a real one) in one round trip."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    buffer.seek(0)
+    cur.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+        buffer,
+    )

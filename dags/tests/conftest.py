@@ -1,0 +1,33 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[1]
+if str(DAGS) not in sys.path:
+    sys.path.insert(0, str(DAGS))
+
+from tests.support.servers import start_postgres  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mlops_db(postgres, request):
+    """A fresh database per test (named after it), owned by its own role, schema applied."""
+    import secrets
+
+    from include import db
+
+    name = f"t_{secrets.token_hex(3)}_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
+    password = secrets.token_urlsafe(12)
+    postgres.create_database(name, password)
+    params = postgres.params(dbname=name, user=name, password=password)
+    with db.connect(params) as conn:
+        db.ensure_schema(conn)
+    return params

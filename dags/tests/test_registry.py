@@ -1,0 +1,70 @@
+"""Promotion rule and the model API notification (against real local HTTP servers)."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from include.registry import notify_model_api, promotion_rule
+from tests.support.servers import free_port
+
+
+@pytest.mark.parametrize(
+    "candidate,production,min_improvement,promote,reason",
+    [
+        (100.0, None, 0.0, True, "no_production_model"),
+        (99.0, 100.0, 0.0, True, "mae 99.00 < 100.00"),
+        (100.0, 100.0, 0.0, False, "mae 100.00 >= 100.00"),
+        (101.0, 100.0, 0.0, False, "mae 101.00 >= 100.00"),
+        (97.0, 100.0, 0.02, True, "mae 97.00 < 98.00"),
+        (98.5, 100.0, 0.02, False, "mae 98.50 >= 98.00"),
+    ],
+)
+def test_promotion_rule(candidate, production, min_improvement, promote, reason):
+    c = promotion_rule(metric="mae", candidate=candidate, production=production, min_improvement=min_improvement)
+    assert c.promote is promote
+    assert c.reason.startswith(reason)
+    assert (c.candidate_value, c.production_value) == (candidate, production)
+
+
+class _Hook:
+    def __init__(self, status):
+        self.bodies = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                hook.bodies.append((self.path, json.loads(self.rfile.read(int(self.headers["content-length"])))))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_notify_posts_the_version():
+    hook = _Hook(202)
+    try:
+        assert notify_model_api(hook.url, {"name": "realtor-price", "version": "3"}) is True
+        assert hook.bodies == [("/hooks/model_update", {"name": "realtor-price", "version": "3"})]
+    finally:
+        hook.close()
+
+
+def test_notify_failure_is_reported_not_raised():
+    hook = _Hook(500)
+    try:
+        assert notify_model_api(hook.url, {"version": "3"}) is False
+    finally:
+        hook.close()
+    assert notify_model_api(f"http://127.0.0.1:{free_port()}", {"version": "3"}, timeout=2) is False
+    assert notify_model_api(None, {"version": "3"}) is False
