@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
     test: {
         include: ["test/**/*.test.ts"],
+        globalSetup: ["test/global-setup.ts"],
         pool: "forks",
         // Real servers (MLflow, Postgres) start inside the tests; keep two cores for them.
         maxWorkers: 2,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { ModelApiConfig } from "./config";
@@ -30,8 +30,8 @@ declare module "fastify" {
 }
 
 export interface BuildOptions {
-    /** Fastify logger options; defaults to JSON logs at config.logLevel. */
-    logger?: FastifyServerOptions["logger"];
+    /** A pino instance to log to; defaults to JSON logs on stdout at config.logLevel. */
+    loggerInstance?: FastifyBaseLogger;
     /** Clock for date validation ("today"); tests pin it. */
     today?: () => string;
     listing?: ListingDefinition;
@@ -73,7 +73,7 @@ function listingSchema(def: ListingDefinition) {
 
 export async function buildApp(config: ModelApiConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
     const app = Fastify({
-        logger: options.logger ?? { level: config.logLevel },
+        ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: { level: config.logLevel } }),
         bodyLimit: config.bodyLimitBytes,
         requestTimeout: config.requestTimeoutMs,
         connectionTimeout: config.requestTimeoutMs,
@@ -164,6 +164,8 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
         request.log.error({ err }, "unhandled error");
         return reply.code(500).send({ code: "INTERNAL", message: "internal error" });
     });
+    // JSON only: a text/plain body is answered 415, not parsed into a string.
+    app.removeContentTypeParser("text/plain");
     app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` }));
 
     await app.register(swagger, {
