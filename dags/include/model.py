@@ -172,6 +172,7 @@ class TrainResult:
     train_rows: int
     test_rows: int
     train_seconds: float
+    baseline_seconds: float
     params: dict[str, Any]
 
 
@@ -187,8 +188,10 @@ def train_model(train: pd.DataFrame, test: pd.DataFrame, params: Mapping[str, An
     pipeline.fit(x_train, np.log1p(y_train))
     train_seconds = time.perf_counter() - start
 
+    start = time.perf_counter()
     baseline = build_baseline(spec)
     baseline.fit(x_train, np.maximum(y_train, 1.0))
+    baseline_seconds = time.perf_counter() - start
 
     onnx_bytes = to_onnx(pipeline, spec)
     onnx_model = OnnxModel(onnx_bytes, spec)
@@ -203,5 +206,6 @@ def train_model(train: pd.DataFrame, test: pd.DataFrame, params: Mapping[str, An
         train_rows=len(train),
         test_rows=len(test),
         train_seconds=train_seconds,
+        baseline_seconds=baseline_seconds,
         params={**HGB_PARAMS, **(params or {})},
     )

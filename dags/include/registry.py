@@ -132,7 +132,7 @@ def notify_model_api(base_url: str | None, payload: Mapping[str, Any], timeout: 
     """POST /hooks/model_update. Best effort: the model API also polls the alias, so a
     failure here is logged and reported, never raised."""
     if not base_url:
-        log.info("MLOPS_MODEL_API_URL not set: not notifying the model API (it polls the alias)")
+        log.info("MODEL_API_URL not set: not notifying the model API (it polls the alias)")
         return False
     try:
         response = requests.post(f"{base_url}/hooks/model_update", json=dict(payload), timeout=timeout)

@@ -57,11 +57,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if metric not in ("mae", "rmse", "mape"):
         problems.append(f"'MLOPS_PROMOTION_METRIC' must be one of mae, rmse, mape (got {metric!r})")
     settings = Settings(
-        data_api_url=(text("MLOPS_DATA_API_URL") or "").rstrip("/"),
+        data_api_url=(text("DATA_API_URL") or "").rstrip("/"),
         group_number=number("MLOPS_GROUP_NUMBER", "1", int, 0),
         day=text("MLOPS_DATA_DAY", "Tuesday") or "Tuesday",
         mlflow_tracking_uri=text("MLFLOW_TRACKING_URI") or "",
-        model_api_url=(env.get("MLOPS_MODEL_API_URL") or "").strip().rstrip("/") or None,
+        model_api_url=(env.get("MODEL_API_URL") or "").strip().rstrip("/") or None,
         model_name=text("MLOPS_MODEL_NAME", "realtor-price") or "realtor-price",
         test_fraction=number("MLOPS_TEST_FRACTION", "0.2", float, 0.05, 0.5),
         min_new_rows=number("MLOPS_MIN_NEW_ROWS", "5000", int, 1),

@@ -1,4 +1,6 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -6,6 +8,10 @@ import pytest
 DAGS = Path(__file__).resolve().parents[1]
 if str(DAGS) not in sys.path:
     sys.path.insert(0, str(DAGS))
+
+# Airflow reads its home at first import: keep tests away from ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from tests.support.servers import start_postgres  # noqa: E402
 

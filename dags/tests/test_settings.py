@@ -2,7 +2,7 @@ import pytest
 
 from include.settings import SettingsError, load_settings
 
-BASE = {"MLOPS_DATA_API_URL": "http://data-api/", "MLFLOW_TRACKING_URI": "http://mlflow:5000"}
+BASE = {"DATA_API_URL": "http://data-api/", "MLFLOW_TRACKING_URI": "http://mlflow:5000"}
 
 
 def test_defaults():
@@ -17,12 +17,12 @@ def test_every_problem_in_one_message():
         load_settings({"MLOPS_GROUP_NUMBER": "x", "MLOPS_TEST_FRACTION": "0.9", "MLOPS_PROMOTION_METRIC": "r2"})
     text = str(err.value)
     assert "(5 problems)" in text
-    for name in ("MLOPS_DATA_API_URL", "MLFLOW_TRACKING_URI", "MLOPS_GROUP_NUMBER", "MLOPS_TEST_FRACTION",
+    for name in ("DATA_API_URL", "MLFLOW_TRACKING_URI", "MLOPS_GROUP_NUMBER", "MLOPS_TEST_FRACTION",
                  "MLOPS_PROMOTION_METRIC"):
         assert f"'{name}'" in text
 
 
 def test_overrides():
-    s = load_settings({**BASE, "MLOPS_GROUP_NUMBER": "3", "MLOPS_MODEL_API_URL": "http://model-api:8989/",
+    s = load_settings({**BASE, "MLOPS_GROUP_NUMBER": "3", "MODEL_API_URL": "http://model-api:8989/",
                        "MLOPS_PROMOTION_MIN_IMPROVEMENT": "0.02"})
     assert (s.group_number, s.model_api_url, s.promotion_min_improvement) == (3, "http://model-api:8989", 0.02)
