@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# services/ui: type check, build (server + Vite bundle), then the end-to-end test in headless
+# Debian Chromium (playwright-core) against real servers started on free loopback ports: MLflow
+# (venv tools/python/ui-mlflow.txt), the built data API process, the UI server process, and a
+# model API (a real stand-in server of the same contract until services/model-api lands).
+# Screenshots land in test-results/ui/; UPDATE_UI_SCREENSHOTS=1 also refreshes services/ui/docs/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export DEBIAN_FRONTEND=noninteractive
+t0=$(date +%s)
+took() { echo "--- ui: $1 took $(( $(date +%s) - $2 ))s"; }
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Without a font package Chromium renders every glyph as a box in the screenshots.
+fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
+if [ ${#missing[@]} -gt 0 ]; then
+  t=$(date +%s)
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  took "apt-get install ${missing[*]}" "$t"
+fi
+[ -d node_modules/playwright-core ] || { echo "ui: node_modules missing: run npm ci at the repo root first" >&2; exit 1; }
+
+t=$(date +%s)
+MLFLOW_VENV="$(bash tools/python/venv.sh ui-mlflow)"
+export MLFLOW_VENV
+took "MLflow venv" "$t"
+
+t=$(date +%s)
+npx tsc --noEmit -p services/ui/tsconfig.json
+npx tsc --noEmit -p services/ui/tsconfig.web.json
+npm run --silent build -w services/data-api
+npm run --silent build -w services/ui
+took "type check + build (data-api, ui server, ui bundle)" "$t"
+echo "ui bundle: $(du -cb services/ui/dist/web/assets/* | tail -1 | cut -f1) bytes ($(cat services/ui/dist/web/assets/*.js | gzip -c | wc -c) bytes gzipped JS)"
+
+t=$(date +%s)
+(cd services/ui && npx vitest run --reporter=default)
+took "vitest (end to end)" "$t"
+took "total" "$t0"

@@ -1,0 +1,134 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer().once("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+export interface Proc {
+    readonly url: string;
+    readonly child: ChildProcess;
+    log(): string;
+    stop(): Promise<void>;
+}
+
+/** Starts a server process and waits until `healthPath` answers 200; its output is kept for failure messages. */
+export async function startProcess(name: string, cmd: string, args: string[], env: Record<string, string>, port: number, healthPath: string, timeoutMs = 60_000): Promise<Proc> {
+    // Own process group, so stop() also reaches what the server forks (mlflow runs uvicorn as a child).
+    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const signalGroup = (sig: NodeJS.Signals) => {
+        try {
+            process.kill(-child.pid!, sig);
+        } catch {
+            // group already gone
+        }
+    };
+    let out = "";
+    child.stdout!.on("data", (d) => (out = (out + d).slice(-20_000)));
+    child.stderr!.on("data", (d) => (out = (out + d).slice(-20_000)));
+    const url = `http://127.0.0.1:${port}`;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const proc: Proc = {
+        url,
+        child,
+        log: () => out,
+        async stop() {
+            if (child.exitCode === null && child.signalCode === null) {
+                signalGroup("SIGTERM");
+                const timer = setTimeout(() => signalGroup("SIGKILL"), 10_000);
+                await exited;
+                clearTimeout(timer);
+            }
+            signalGroup("SIGKILL"); // children that outlived their parent
+        },
+    };
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before answering:\n${out}`);
+        try {
+            if ((await fetch(url + healthPath)).ok) return proc;
+        } catch {
+            // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    await proc.stop();
+    throw new Error(`${name} did not answer ${healthPath} within ${timeoutMs} ms:\n${out}`);
+}
+
+function built(rel: string): string {
+    const file = path.join(repoRoot, rel);
+    if (!fs.existsSync(file)) throw new Error(`${rel} not found: build it first (scripts/test.d/30-ui.sh does)`);
+    return file;
+}
+
+/** The real data API, built (services/data-api/dist), as a process. */
+export async function startDataApi(env: Record<string, string>): Promise<Proc> {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ui-data-api-"));
+    return startProcess("data-api", process.execPath, [built("services/data-api/dist/server.js")], {
+        DATA_API_HOST: "127.0.0.1", DATA_API_PORT: String(port), DATA_API_STATE_FILE: path.join(dir, "state.json"), DATA_API_LOG_LEVEL: "warn", ...env,
+    }, port, "/health");
+}
+
+/** The UI server, built (services/ui/dist), as a process. */
+export async function startUi(env: { MODEL_API_URL: string; MLFLOW_URL: string; DATA_API_URL: string }): Promise<Proc> {
+    const port = await freePort();
+    return startProcess("ui", process.execPath, [built("services/ui/dist/server.js")], { UI_HOST: "127.0.0.1", UI_PORT: String(port), UI_LOG_LEVEL: "warn", UI_UPSTREAM_TIMEOUT_MS: "3000", ...env }, port, "/health");
+}
+
+/** The MLflow venv (tools/python/venv.sh ui-mlflow); $MLFLOW_VENV when the caller built it already. */
+export function mlflowVenv(): string {
+    if (process.env.MLFLOW_VENV) return process.env.MLFLOW_VENV;
+    return execFileSync("bash", [path.join(repoRoot, "tools/python/venv.sh"), "ui-mlflow"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+}
+
+/** A real MLflow tracking server + registry (SQLite backend, artifacts served from a temp dir). */
+export async function startMlflow(): Promise<Proc & { venv: string; dir: string }> {
+    const venv = mlflowVenv();
+    const mlflow = path.join(venv, "bin", "mlflow");
+    if (!fs.existsSync(mlflow)) throw new Error(`${mlflow} missing: the mlflow venv is broken`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ui-mlflow-"));
+    const port = await freePort();
+    const proc = await startProcess(
+        "mlflow",
+        mlflow,
+        ["server", "--host", "127.0.0.1", "--port", String(port), "--workers", "1",
+         "--backend-store-uri", `sqlite:///${path.join(dir, "mlflow.db")}`, "--serve-artifacts", "--artifacts-destination", path.join(dir, "artifacts")],
+        { MLFLOW_HOME: dir },
+        port,
+        "/health",
+        150_000,
+    );
+    const stopServer = proc.stop;
+    return Object.assign(proc, {
+        venv,
+        dir,
+        async stop() {
+            await stopServer();
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    });
+}
+
+/** Registers versions of `name` with metrics via the mlflow Python client (test/support/seed_mlflow.py). */
+export function seedMlflow(venv: string, trackingUri: string, name: string): { version: string; run_name: string; metrics: Record<string, number> }[] {
+    const out = execFileSync(path.join(venv, "bin", "python"), [path.join(repoRoot, "services/ui/test/support/seed_mlflow.py"), name], {
+        encoding: "utf8",
+        env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, GIT_PYTHON_REFRESH: "quiet" },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    return JSON.parse(out.trim().split("\n").pop()!);
+}
