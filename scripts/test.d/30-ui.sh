@@ -8,6 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
+# Server process groups the test starts are listed here; stop any still running on exit.
+UI_TEST_PIDFILE="$(mktemp -t ui-test-pids.XXXXXX)"
+export UI_TEST_PIDFILE
+cleanup() {
+  while read -r pid; do
+    # a group (the server and what it forked) that still has members
+    [ -n "$pid" ] && pgrep -g "$pid" >/dev/null 2>&1 && kill -KILL -- "-$pid" 2>/dev/null || true
+  done < "$UI_TEST_PIDFILE"
+  rm -f "$UI_TEST_PIDFILE"
+}
+trap cleanup EXIT
 took() { echo "--- ui: $1 took $(( $(date +%s) - $2 ))s"; }
 
 missing=()

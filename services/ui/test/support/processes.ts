@@ -28,6 +28,8 @@ export interface Proc {
 export async function startProcess(name: string, cmd: string, args: string[], env: Record<string, string>, port: number, healthPath: string, timeoutMs = 60_000): Promise<Proc> {
     // Own process group, so stop() also reaches what the server forks (mlflow runs uvicorn as a child).
     const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // The test script's exit trap stops whatever is listed here, should this process die first.
+    if (process.env.UI_TEST_PIDFILE) fs.appendFileSync(process.env.UI_TEST_PIDFILE, `${child.pid}\n`);
     const signalGroup = (sig: NodeJS.Signals) => {
         try {
             process.kill(-child.pid!, sig);
