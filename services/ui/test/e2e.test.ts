@@ -43,7 +43,7 @@ async function open(base: string, route: string, readyTestId: string): Promise<P
     const t0 = performance.now();
     await page.goto(`${base}/#/${route}`);
     await page.getByTestId(readyTestId).first().waitFor({ state: "visible", timeout: 15_000 });
-    loadTimes[route] = Math.min(loadTimes[route] ?? Infinity, Math.round(performance.now() - t0));
+    if (readyTestId !== "failure" && readyTestId !== "no-versions") loadTimes[route] = Math.min(loadTimes[route] ?? Infinity, Math.round(performance.now() - t0));
     return page;
 }
 
@@ -68,8 +68,10 @@ beforeAll(async () => {
     const closedPort = await freePort();
     [ui, uiNoModel, uiModelApiDown] = await Promise.all([
         startUi({ MODEL_API_URL: modelApi.url, MLFLOW_URL: mlflow.url, DATA_API_URL: dataApi.url }),
-        startUi({ MODEL_API_URL: noModelApi.url, MLFLOW_URL: mlflow.url, DATA_API_URL: dataApi.url }),
-        startUi({ MODEL_API_URL: `http://127.0.0.1:${closedPort}`, MLFLOW_URL: mlflow.url, DATA_API_URL: dataApi.url }),
+        // Nothing registered under this name yet, no model served: a platform before its first training run.
+        startUi({ MODEL_API_URL: noModelApi.url, MLFLOW_URL: mlflow.url, DATA_API_URL: dataApi.url, MODEL_NAME: "not-trained-yet" }),
+        // Every upstream down.
+        startUi({ MODEL_API_URL: `http://127.0.0.1:${closedPort}`, MLFLOW_URL: `http://127.0.0.1:${closedPort}`, DATA_API_URL: `http://127.0.0.1:${closedPort}` }),
     ]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
 });
@@ -183,7 +185,29 @@ describe("Models page", () => {
     });
 });
 
+describe("Models page, before training and with MLflow down", () => {
+    it("says no version is registered yet and what produces one", async () => {
+        const page = await open(uiNoModel.url, "models", "no-versions");
+        expect(await page.getByTestId("no-versions").textContent()).toContain("Run the train DAG in Airflow");
+        await page.context().close();
+    });
+
+    it("says MLflow is not answering", async () => {
+        const page = await open(uiModelApiDown.url, "models", "failure");
+        expect(await page.getByTestId("failure").getAttribute("data-code")).toBe("MLFLOW_UNREACHABLE");
+        expect(await page.getByTestId("failure").textContent()).toContain("MLflow is not answering (connection refused)");
+        await page.context().close();
+    });
+});
+
 describe("Data page", () => {
+    it("says the data API is not answering", async () => {
+        const page = await open(uiModelApiDown.url, "data", "failure");
+        expect(await page.getByTestId("failure").getAttribute("data-code")).toBe("DATA_API_UNREACHABLE");
+        expect(await page.getByTestId("failure").textContent()).toContain("The data API is not answering (connection refused)");
+        await page.context().close();
+    });
+
     it("shows batches and rows per batch per group, and the price distribution, from the data API's metrics", async () => {
         const page = await open(ui.url, "data", "groups");
         const g1 = page.getByTestId("group-1-Tuesday");

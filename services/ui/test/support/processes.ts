@@ -86,7 +86,7 @@ export async function startDataApi(env: Record<string, string>): Promise<Proc> {
 }
 
 /** The UI server, built (services/ui/dist), as a process. */
-export async function startUi(env: { MODEL_API_URL: string; MLFLOW_URL: string; DATA_API_URL: string }): Promise<Proc> {
+export async function startUi(env: { MODEL_API_URL: string; MLFLOW_URL: string; DATA_API_URL: string; MODEL_NAME?: string }): Promise<Proc> {
     const port = await freePort();
     return startProcess("ui", process.execPath, [built("services/ui/dist/server.js")], { UI_HOST: "127.0.0.1", UI_PORT: String(port), UI_LOG_LEVEL: "warn", UI_UPSTREAM_TIMEOUT_MS: "3000", ...env }, port, "/health");
 }
