@@ -14,7 +14,11 @@ if ! { command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ];
   apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null
   took "apt-get install postgresql" "$t"
 fi
-[ -d node_modules/fastify ] || { echo "data-api: node_modules missing: run npm ci at the repo root first" >&2; exit 1; }
+if [ ! -d node_modules/fastify ]; then
+  t=$(date +%s)
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  took "npm ci" "$t"
+fi
 
 t=$(date +%s)
 npx tsc --noEmit -p services/data-api/tsconfig.json

@@ -30,7 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   took "apt-get install ${missing[*]}" "$t"
 fi
-[ -d node_modules/playwright-core ] || { echo "ui: node_modules missing: run npm ci at the repo root first" >&2; exit 1; }
+if [ ! -d node_modules/playwright-core ]; then
+  t=$(date +%s)
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  took "npm ci" "$t"
+fi
 
 t=$(date +%s)
 MLFLOW_VENV="$(bash tools/python/venv.sh ui-mlflow)"

@@ -31,6 +31,7 @@ function toListing(header: string[], cells: string[]): Listing {
         const idx = header.indexOf(field);
         const raw = idx >= 0 ? (cells[idx] ?? "").trim() : "";
         if (raw === "") row[field] = null;
+        else if (field === "zip_code" && /^\d+(\.\d+)?$/.test(raw)) row[field] = Number(raw);
         else if (NUMERIC_FIELDS.has(field)) {
             const n = Number(raw);
             row[field] = Number.isFinite(n) ? n : null;

@@ -9,7 +9,8 @@ export interface Listing {
     street: string | null;
     city: string | null;
     state: string | null;
-    zip_code: string | null;
+    /** A string from the generator; from the CSV, a number when the file has one (the listings file writes 601.0), as pandas would serve it. */
+    zip_code: string | number | null;
     house_size: number | null;
     prev_sold_date: string | null;
 }
@@ -38,7 +39,7 @@ export const listingJsonSchema = {
         street: nullableString,
         city: nullableString,
         state: nullableString,
-        zip_code: nullableString,
+        zip_code: { type: ["string", "number", "null"] },
         house_size: nullableNumber,
         prev_sold_date: nullableString,
     },

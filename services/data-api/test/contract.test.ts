@@ -164,7 +164,22 @@ describe("CSV source", () => {
         expect(streets).toEqual(rows.map((r, i) => `${r.street}, Unit ${i}`).sort());
         const byStreet = new Map(served.map((r) => [r.street, r]));
         const r0 = byStreet.get(`${rows[0]!.street}, Unit 0`);
-        expect(r0).toMatchObject({ price: rows[0]!.price, state: rows[0]!.state, zip_code: rows[0]!.zip_code, house_size: rows[0]!.house_size });
+        expect(r0).toMatchObject({ price: rows[0]!.price, state: rows[0]!.state, zip_code: Number(rows[0]!.zip_code), house_size: rows[0]!.house_size });
+    });
+
+    it("passes the real file's oddities on as pandas would: float ZIP codes as numbers, empty cells as null, other columns ignored", async () => {
+        const dir = tempDir();
+        const csv = path.join(dir, "realtor-data.csv");
+        fs.writeFileSync(
+            csv,
+            "brokered_by,status,price,bed,bath,acre_lot,street,city,state,zip_code,house_size,prev_sold_date,extra\n" +
+                "103378.0,for_sale,105000.0,3.0,2.0,0.12,1962661.0,Adjuntas,Puerto Rico,601.0,920.0,,x\n",
+        );
+        const api = await start({ DATA_API_CSV_PATH: csv, DATA_API_BATCHES: "1", DATA_API_BATCH_SIZE: "10" });
+        const res = await api.get("/data?group_number=1&day=Tuesday");
+        expect(res.body.data).toEqual([
+            { brokered_by: 103378, status: "for_sale", price: 105000, bed: 3, bath: 2, acre_lot: 0.12, street: "1962661.0", city: "Adjuntas", state: "Puerto Rico", zip_code: 601, house_size: 920, prev_sold_date: null },
+        ]);
     });
 
     it("refuses to start when the file lacks a column, naming it", async () => {

@@ -83,7 +83,7 @@ describe("generator: realism of the clean rows", () => {
         const cityState = new Map<string, Set<string>>();
         for (const r of clean) {
             expect(r.zip_code).toMatch(/^\d{5}$/);
-            const zip3 = Number(r.zip_code!.slice(0, 3));
+            const zip3 = Number(String(r.zip_code).slice(0, 3));
             const ranges = ZIP3[r.state!];
             expect(ranges, `state ${r.state}`).toBeDefined();
             expect(ranges!.some(([lo, hi]) => zip3 >= lo && zip3 <= hi), `${r.zip_code} in ${r.state}`).toBe(true);
