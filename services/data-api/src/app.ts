@@ -1,3 +1,4 @@
+import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { DataApiConfig } from "./config.js";
 import { loadCsv } from "./csv.js";
@@ -27,8 +28,8 @@ const querySchema = {
     required: ["group_number", "day"],
     additionalProperties: true,
     properties: {
-        group_number: { type: "integer" },
-        day: { type: "string", minLength: 1 },
+        group_number: { type: "integer", description: "the group's number, within DATA_API_GROUP_MIN..DATA_API_GROUP_MAX (default 1..10)" },
+        day: { type: "string", minLength: 1, description: "one of DATA_API_DAYS (default Tuesday, Wednesday), any case" },
     },
 } as const;
 
@@ -89,6 +90,18 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
         return reply.code(500).send({ detail: "internal error", code: ErrorCode.internal });
     });
     app.setNotFoundHandler((req, reply) => reply.code(404).send({ detail: `no route ${req.method} ${req.url.split("?")[0]}`, code: ErrorCode.notFound }));
+
+    // The OpenAPI document is generated from the route schemas below (GET /openapi.json).
+    await app.register(swagger, {
+        openapi: {
+            openapi: "3.0.3",
+            info: {
+                title: "data-api",
+                description: "Listings in batches per (group_number, day): the course data service's contract (design.md).",
+                version: "0.1.0",
+            },
+        },
+    });
 
     const daysByLower = new Map(config.days.map((d) => [d.toLowerCase(), d]));
     function checkQuery(q: DataQuery): { group: number; day: string } {
@@ -178,6 +191,8 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
         reply.header("content-type", metrics.registry.contentType);
         return metrics.registry.metrics();
     });
+
+    app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
     return app;
 }

@@ -112,6 +112,22 @@ describe("GET /data: the course service's contract", () => {
     });
 });
 
+describe("GET /openapi.json", () => {
+    it("is generated from the route schemas: /data with its two required query parameters and its 200/400/422 answers", async () => {
+        const api = await start({});
+        const { status, body } = await api.get("/openapi.json");
+        expect(status).toBe(200);
+        expect(Object.keys(body.paths).sort()).toEqual(["/data", "/health", "/metrics", "/restart_data_generation"]);
+        const get = body.paths["/data"].get;
+        expect(get.parameters.map((p: { name: string; in: string; required: boolean }) => [p.name, p.in, p.required])).toEqual([
+            ["group_number", "query", true],
+            ["day", "query", true],
+        ]);
+        expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "422"]);
+        expect(Object.keys(get.responses["200"].content["application/json"].schema.properties.data.items.properties)).toHaveLength(12);
+    });
+});
+
 describe("concurrency", () => {
     it("50 parallel calls with no interval get batch numbers 1..50, none skipped or repeated", async () => {
         const api = await start({ DATA_API_BATCHES: "60", DATA_API_BATCH_SIZE: "2", DATA_API_INTERVAL_SECONDS: "0" });
