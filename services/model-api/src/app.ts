@@ -94,7 +94,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
     app.decorate("metrics", metrics);
 
     const mlflow = config.mlflowTrackingUri
-        ? new MlflowClient({ trackingUri: config.mlflowTrackingUri, timeoutMs: config.mlflowTimeoutMs, username: config.mlflowUsername, password: config.mlflowPassword, token: config.mlflowToken })
+        ? new MlflowClient({ trackingUri: config.mlflowTrackingUri, timeoutMs: config.mlflowTimeoutMs, downloadTimeoutMs: config.mlflowDownloadTimeoutMs, username: config.mlflowUsername, password: config.mlflowPassword, token: config.mlflowToken })
         : undefined;
     const models = new ModelManager({
         modelName: config.modelName,

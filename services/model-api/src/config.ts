@@ -10,6 +10,8 @@ export interface ModelApiConfig {
     /** MLFLOW_TRACKING_URI; required unless MODEL_PATH serves a local model. */
     readonly mlflowTrackingUri?: string;
     readonly mlflowTimeoutMs: number;
+    /** Artifact downloads through the proxy are slow (MLflow streams in small chunks): their own, longer timeout. */
+    readonly mlflowDownloadTimeoutMs: number;
     readonly mlflowUsername?: string;
     readonly mlflowPassword?: string;
     readonly mlflowToken?: string;
@@ -38,6 +40,7 @@ export const DEFAULTS = {
     MODEL_NAME: "realtor-price",
     MODEL_ALIAS: "production",
     MLFLOW_TIMEOUT_MS: 10_000,
+    MLFLOW_DOWNLOAD_TIMEOUT_MS: 300_000,
     MODEL_POLL_INTERVAL_SECONDS: 30,
     MODEL_RETRY_INITIAL_MS: 1_000,
     MODEL_RETRY_MAX_MS: 30_000,
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         modelAlias: str("MODEL_ALIAS") ?? DEFAULTS.MODEL_ALIAS,
         mlflowTrackingUri,
         mlflowTimeoutMs: num("MLFLOW_TIMEOUT_MS", { min: 1 }),
+        mlflowDownloadTimeoutMs: num("MLFLOW_DOWNLOAD_TIMEOUT_MS", { min: 1 }),
         mlflowUsername: str("MLFLOW_TRACKING_USERNAME"),
         mlflowPassword: str("MLFLOW_TRACKING_PASSWORD"),
         mlflowToken: str("MLFLOW_TRACKING_TOKEN"),

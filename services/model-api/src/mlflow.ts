@@ -6,6 +6,7 @@
 export interface MlflowClientOptions {
     trackingUri: string;
     timeoutMs: number;
+    downloadTimeoutMs: number;
     /** Optional basic-auth or bearer credentials (MLflow's own env names). */
     username?: string;
     password?: string;
@@ -41,10 +42,10 @@ export class MlflowClient {
         return {};
     }
 
-    private async get(path: string): Promise<Response> {
+    private async get(path: string, timeoutMs = this.opts.timeoutMs): Promise<Response> {
         let res: Response;
         try {
-            res = await fetch(`${this.base}${path}`, { headers: this.headers(), signal: AbortSignal.timeout(this.opts.timeoutMs) });
+            res = await fetch(`${this.base}${path}`, { headers: this.headers(), signal: AbortSignal.timeout(timeoutMs) });
         } catch (err) {
             throw new MlflowError(`MLflow unreachable at ${this.base}: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`);
         }
@@ -86,7 +87,11 @@ export class MlflowClient {
 
     async downloadArtifact(artifactUri: string, file: string): Promise<Buffer> {
         const p = `${MlflowClient.proxyPath(artifactUri)}/${file}`.split("/").map(encodeURIComponent).join("/");
-        const res = await this.get(`/api/2.0/mlflow-artifacts/artifacts/${p}`);
-        return Buffer.from(await res.arrayBuffer());
+        const res = await this.get(`/api/2.0/mlflow-artifacts/artifacts/${p}`, this.opts.downloadTimeoutMs);
+        try {
+            return Buffer.from(await res.arrayBuffer());
+        } catch (err) {
+            throw new MlflowError(`MLflow: download of ${file} failed: ${(err as Error).message}`);
+        }
     }
 }

@@ -1,0 +1,83 @@
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server";
+import { MIGRATION } from "../src/inference-log";
+import { metricValue, post, provided, SEED_PAYLOADS, startApp, waitFor } from "./support/helpers";
+
+/** The inference log against a real Postgres: rows land in mlops.serving.inference_log; with the database gone, serving goes on and drops are counted. */
+describe.sequential("inference log in Postgres", () => {
+    let pg: PostgresServer;
+    let app: FastifyInstance;
+    let url: string;
+    let dsn: string;
+
+    const query = async (sql: string, params: unknown[] = []) => {
+        const c = new Client({ connectionString: dsn });
+        await c.connect();
+        try {
+            return (await c.query(sql, params)).rows;
+        } finally {
+            await c.end();
+        }
+    };
+
+    beforeAll(async () => {
+        pg = await startPostgres();
+        execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE mlops"], { env: pg.env() });
+        dsn = `postgresql://postgres:${encodeURIComponent(pg.superuserPassword)}@127.0.0.1:${pg.port}/mlops`;
+        ({ app, url } = await startApp({ MODEL_PATH: provided("fixtures").v1, DATABASE_URL: dsn, INFERENCE_LOG_FLUSH_MS: "100" }, "inference-log"));
+        await waitFor("model loaded", async () => (await fetch(`${url}/ready`)).status === 200);
+    });
+    afterAll(async () => {
+        await app?.close();
+        try {
+            pg?.stop();
+        } catch {
+            // already stopped by the last test
+        }
+    });
+
+    it("writes every prediction (input, output, model version, latency), creating the table", async () => {
+        const prices: number[] = [];
+        for (const p of SEED_PAYLOADS) prices.push((await post(`${url}/predict`, p)).body.price);
+        const batch = await post(`${url}/predict`, { instances: Array.from({ length: 10 }, (_, i) => ({ ...SEED_PAYLOADS[0]!.features, bed: i })) });
+        expect(batch.status).toBe(200);
+        const rows = await waitFor("12 rows", async () => {
+            const r = await query("SELECT * FROM serving.inference_log ORDER BY id");
+            return r.length >= 12 ? r : undefined;
+        }, 15_000);
+        expect(rows).toHaveLength(12);
+        expect(rows[0].model_name).toBe("realtor-price");
+        expect(rows[0].model_version).toBe("local");
+        expect(rows[0].input).toMatchObject({ status: "for_sale", state: "illinois", zip_code: "62704", bed: 3, prev_sold_date: "2022-03-15" });
+        expect(rows[0].price).toBeCloseTo(prices[0]!, 6);
+        expect(rows[1].price).toBeCloseTo(prices[1]!, 6);
+        expect(rows[0].latency_ms).toBeGreaterThan(0);
+        expect(rows.slice(2).map((r: { input: { bed: number } }) => r.input.bed)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(new Set(rows.slice(2).map((r: { request_id: string }) => r.request_id)).size).toBe(1);
+        expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(12);
+    });
+
+    it("the migration is idempotent", async () => {
+        await query(MIGRATION);
+        await query(MIGRATION);
+        expect((await query("SELECT count(*)::int AS n FROM serving.inference_log"))[0].n).toBe(12);
+    });
+
+    it("with Postgres stopped, predictions continue and the drop metric rises", async () => {
+        pg.stop();
+        const t = Date.now();
+        for (let i = 0; i < 40; i++) {
+            const r = await post(`${url}/predict`, SEED_PAYLOADS[i % 2]);
+            expect(r.status).toBe(200);
+        }
+        // Serving did not wait for the database (its connect timeout is 2 s per attempt).
+        expect(Date.now() - t).toBeLessThan(2_000);
+        await waitFor("dropped rows counted", async () => (await metricValue(url, "model_api_inference_log_rows_dropped_total", { reason: "write_failed" })) >= 40, 15_000);
+        expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(12);
+        expect((await fetch(`${url}/ready`)).status).toBe(200);
+    });
+});
