@@ -106,6 +106,27 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def snap_thresholds_to_float32(pipeline) -> int:
+    """Make the fitted trees' split thresholds float32 values without changing a single
+    prediction on float32 inputs (which is all the model ever gets: the spec's inputs are
+    float32). For a float32 x, `x <= t` holds exactly when `x <= t32`, t32 being the largest
+    float32 not above t. ONNX stores thresholds as float32; left as float64, a threshold
+    rounded *up* on export flips the split for an x just above it (two data values that
+    round to neighbouring float32s), and ONNX disagrees with scikit-learn on that row.
+    Returns the number of thresholds moved."""
+    moved = 0
+    for per_iteration in pipeline[-1]._predictors:
+        for predictor in per_iteration:
+            nodes = predictor.nodes
+            inner = nodes["is_leaf"] == 0
+            t = nodes["num_threshold"][inner]
+            t32 = t.astype(np.float32)
+            down = np.where(t32.astype(np.float64) > t, np.nextafter(t32, np.float32(-np.inf)), t32)
+            moved += int(np.count_nonzero(down.astype(np.float64) != t))
+            nodes["num_threshold"][inner] = down.astype(np.float64)
+    return moved
+
+
 def to_onnx(pipeline, spec: Mapping[str, Any]) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
@@ -176,17 +197,24 @@ class TrainResult:
     params: dict[str, Any]
 
 
-def train_model(train: pd.DataFrame, test: pd.DataFrame, params: Mapping[str, Any] | None = None) -> TrainResult:
+def train_model(train: pd.DataFrame, test: pd.DataFrame, params: Mapping[str, Any] | None = None,
+                threads: int = 1) -> TrainResult:
     """Fit the candidate and the baseline on `train`, score both on `test` (prices), export
     the candidate to ONNX and check parity on the test rows."""
     spec = feature_spec()
     x_train, x_test = features_frame(train, spec), features_frame(test, spec)
     y_train, y_test = train["price"].to_numpy(float), test["price"].to_numpy(float)
 
-    start = time.perf_counter()
-    pipeline = build_pipeline(spec, params)
-    pipeline.fit(x_train, np.log1p(y_train))
-    train_seconds = time.perf_counter() - start
+    from threadpoolctl import threadpool_limits
+
+    # OpenMP threads beyond the cores a worker really gets make tree fitting crawl on a
+    # shared machine (spin-waiting threads); the count is a setting (MLOPS_TRAIN_THREADS).
+    with threadpool_limits(limits=threads):
+        start = time.perf_counter()
+        pipeline = build_pipeline(spec, params)
+        pipeline.fit(x_train, np.log1p(y_train))
+        snap_thresholds_to_float32(pipeline)
+        train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
     baseline = build_baseline(spec)

@@ -28,6 +28,7 @@ class Settings:
     promotion_metric: str
     promotion_min_improvement: float
     http_timeout: float
+    train_threads: int
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -70,6 +71,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         promotion_metric=metric or "mae",
         promotion_min_improvement=number("MLOPS_PROMOTION_MIN_IMPROVEMENT", "0.0", float, 0.0, 0.99),
         http_timeout=number("MLOPS_HTTP_TIMEOUT_SECONDS", "30", float, 1.0),
+        train_threads=number("MLOPS_TRAIN_THREADS", "1", int, 1),
     )
     if problems:
         raise SettingsError(f"Invalid pipeline settings ({len(problems)} problems):\n  - " + "\n  - ".join(problems))

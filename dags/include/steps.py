@@ -112,7 +112,7 @@ def train_step(db_params: Mapping[str, Any], settings: Settings, decision: Mappi
         train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
         if len(test) == 0 or len(train) == 0:
             raise ValueError(f"cannot train: {len(train)} train rows, {len(test)} test rows")
-        result = model.train_model(train, test)
+        result = model.train_model(train, test, threads=settings.train_threads)
         log.info("trained on %d rows in %.1fs: candidate %s, baseline (GammaRegressor) %s, parity %.2e",
                  result.train_rows, result.train_seconds, result.metrics, result.baseline_metrics,
                  result.parity_max_rel)

@@ -82,3 +82,23 @@ def test_metrics_known_values():
     m = model.metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
     assert m["mae"] == 15.0 and m["rmse"] == pytest.approx(np.sqrt(250)) and m["mape"] == pytest.approx(0.1)
     assert m["r2"] == pytest.approx(1 - 500 / 5000)
+
+
+def test_snapping_thresholds_keeps_predictions_and_makes_them_float32(frames):
+    spec = model.feature_spec()
+    train = frames[0].copy()
+    # Distinct values that round to neighbouring float32s: the case that broke parity.
+    base = np.float32(1.44)
+    train["acre_lot"] = np.where(np.arange(len(train)) % 2 == 0, float(base), float(np.nextafter(base, np.float32(2))))
+    x = model.features_frame(train, spec)
+    pipe = model.build_pipeline(spec, {"max_iter": 30})
+    pipe.fit(x, np.log1p(train["price"].to_numpy(float)))
+    before = pipe.predict(x)
+    model.snap_thresholds_to_float32(pipe)
+    assert np.array_equal(pipe.predict(x), before)
+    for per_iteration in pipe[-1]._predictors:
+        for predictor in per_iteration:
+            t = predictor.nodes["num_threshold"][predictor.nodes["is_leaf"] == 0]
+            assert np.array_equal(t.astype(np.float32).astype(np.float64), t)
+    onnx_model = model.OnnxModel(model.to_onnx(pipe, spec), spec)
+    assert model.check_parity(pipe, onnx_model, x) <= 1e-4
