@@ -25,6 +25,10 @@ key="$(cat "${files[@]}" | sha256sum | cut -c1-12)"
 
 root="${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/venvs"
 venv="$root/$name-py$pyver-$key"
+mkdir -p "$root"
+# Several test parts may ask for the same venv at once: one builds, the others wait.
+exec 9>"$venv.lock"
+flock 9
 if [ -f "$venv/.complete" ]; then
   echo "$venv"
   exit 0
