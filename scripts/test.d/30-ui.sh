@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # services/ui: type check, build (server + Vite bundle), then the end-to-end test in headless
 # Debian Chromium (playwright-core) against real servers started on free loopback ports: MLflow
-# (venv tools/python/ui-mlflow.txt), the built data API process, the UI server process, and a
-# model API (a real stand-in server of the same contract until services/model-api lands).
+# (venv tools/python/ui-mlflow.txt), the built data API process, the UI server process, and the
+# built services/model-api serving the production version of a real ONNX model registered in that
+# MLflow. UI_E2E_MODEL_API=stand-in uses test/support/model-api-standin.ts instead.
 # Screenshots land in test-results/ui/; UPDATE_UI_SCREENSHOTS=1 also refreshes services/ui/docs/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,14 +40,18 @@ fi
 t=$(date +%s)
 MLFLOW_VENV="$(bash tools/python/venv.sh ui-mlflow)"
 export MLFLOW_VENV
-took "MLflow venv" "$t"
+export UI_E2E_MODEL_API="${UI_E2E_MODEL_API:-real}"
+# The real model API's fixture model is made with the training pipeline's venv.
+[ "$UI_E2E_MODEL_API" = real ] && bash tools/python/venv.sh pipeline >/dev/null
+took "Python venvs (ui-mlflow, pipeline)" "$t"
 
 t=$(date +%s)
 npx tsc --noEmit -p services/ui/tsconfig.json
 npx tsc --noEmit -p services/ui/tsconfig.web.json
 npm run --silent build -w services/data-api
 npm run --silent build -w services/ui
-took "type check + build (data-api, ui server, ui bundle)" "$t"
+[ "$UI_E2E_MODEL_API" = real ] && npm run --silent build -w services/model-api
+took "type check + build (data-api, ui server, ui bundle, model-api)" "$t"
 echo "ui bundle: $(du -cb services/ui/dist/web/assets/* | tail -1 | cut -f1) bytes ($(cat services/ui/dist/web/assets/*.js | gzip -c | wc -c) bytes gzipped JS)"
 
 t=$(date +%s)

@@ -3,16 +3,23 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStandInModelApi, type ModelApiHandle } from "./support/model-api-standin.js";
-import { freePort, repoRoot, seedMlflow, startDataApi, startMlflow, startUi, type Proc } from "./support/processes.js";
+import { fixtureModel, freePort, repoRoot, seedMlflow, startDataApi, startMlflow, startRealModelApi, startUi, type Proc } from "./support/processes.js";
 
 /**
  * The UI end to end in headless Chromium, against real servers: MLflow (real server, versions
  * registered by the mlflow Python client), the data API (the real built process) and a model
- * API. Until services/model-api lands, the model API is a real stand-in server of the same
- * contract; switching is this one line (the test compares the page with whatever the model
- * API answers, so nothing else changes):
+ * API: either a real stand-in server of the same contract (test/support/model-api-standin.ts),
+ * or the real services/model-api serving the `production` version it resolves in this MLflow
+ * (each version then holds a real ONNX model). Switching is this one line; the test compares
+ * the page with whatever the model API answers, so nothing else changes.
  */
-const startModelApi = (): Promise<ModelApiHandle> => startStandInModelApi({ version: "3" });
+const MODEL_API = (process.env.UI_E2E_MODEL_API ?? "real") as "stand-in" | "real";
+
+async function startModelApi(): Promise<ModelApiHandle> {
+    if (MODEL_API === "stand-in") return startStandInModelApi({ version: "3" });
+    const real = await startRealModelApi(mlflow.url);
+    return { url: real.url, close: () => real.stop() };
+}
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const artifacts = path.join(repoRoot, "test-results", "ui");
@@ -50,16 +57,16 @@ async function open(base: string, route: string, readyTestId: string): Promise<P
 beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (scripts/test.d/30-ui.sh does)`);
     const t0 = performance.now();
-    [mlflow, dataApi, modelApi, noModelApi] = await Promise.all([
+    [mlflow, dataApi, noModelApi] = await Promise.all([
         startMlflow(),
         startDataApi({ DATA_API_BATCHES: "5", DATA_API_BATCH_SIZE: "200", DATA_API_INTERVAL_SECONDS: "0", DATA_API_DIRTY_SHARE: "0.03" }),
-        startModelApi(),
         startStandInModelApi({ version: null }),
     ]);
-    console.log(`e2e setup: MLflow, data API and model APIs up in ${Math.round(performance.now() - t0)} ms`);
+    console.log(`e2e setup: MLflow and data API up in ${Math.round(performance.now() - t0)} ms`);
     const t1 = performance.now();
-    seeded = seedMlflow(mlflow.venv, mlflow.url, "realtor-price");
-    console.log(`e2e setup: 3 model versions registered in ${Math.round(performance.now() - t1)} ms`);
+    seeded = seedMlflow(mlflow.venv, mlflow.url, "realtor-price", MODEL_API === "real" ? fixtureModel() : undefined);
+    modelApi = await startModelApi();
+    console.log(`e2e setup: 3 model versions registered and the ${MODEL_API} model API ready in ${Math.round(performance.now() - t1)} ms`);
     // What the ingest DAG would do: group 1 takes three batches, group 2 one.
     for (const q of ["group_number=1&day=Tuesday", "group_number=1&day=Tuesday", "group_number=1&day=Tuesday", "group_number=2&day=Wednesday"]) {
         const r = await fetch(`${dataApi.url}/data?${q}`);
@@ -111,6 +118,8 @@ describe("Predict page", () => {
         const shown = await page.getByTestId("price").textContent();
         expect(shown).toBe(direct.price.toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 }));
         expect(await page.getByTestId("model-version").textContent()).toBe(direct.model.version);
+        // The real model API serves what the Models page marks production (the stand-in has a fixed version).
+        if (MODEL_API === "real") expect(direct.model.version).toBe("2");
         expect(await page.getByTestId("model").textContent()).toContain(direct.model.name);
         await screenshot(page, "predict");
         await page.context().close();
@@ -118,7 +127,10 @@ describe("Predict page", () => {
 
     it("shows a validation message next to a bad field and sends nothing", async () => {
         const page = await open(ui.url, "predict", "predict-form");
-        const before = modelApi.predictCalls();
+        let sent = 0;
+        page.on("request", (r) => {
+            if (r.url().includes("/api/predict")) sent++;
+        });
         await page.locator('input[name="zip_code"]').fill("12ab");
         await page.locator('input[name="house_size"]').fill("-40");
         await page.getByRole("button", { name: "Predict price" }).click();
@@ -126,7 +138,7 @@ describe("Predict page", () => {
         expect(await page.getByTestId("error-house_size").textContent()).toBe("House size (sq ft) cannot be negative");
         expect(await page.locator('input[name="zip_code"]').getAttribute("aria-invalid")).toBe("true");
         expect(await page.getByTestId("prediction").count()).toBe(0);
-        expect(modelApi.predictCalls()).toBe(before);
+        expect(sent).toBe(0);
         await screenshot(page, "predict-validation");
         await page.context().close();
     });

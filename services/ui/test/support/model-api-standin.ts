@@ -86,21 +86,17 @@ export interface StandInOptions {
 
 export interface ModelApiHandle {
     readonly url: string;
-    /** POST /predict requests received (only the stand-in counts them). */
-    readonly predictCalls: () => number;
     close(): Promise<void>;
 }
 
 export async function startStandInModelApi(opts: StandInOptions): Promise<ModelApiHandle> {
     const name = opts.name ?? "realtor-price";
-    let calls = 0;
     const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * 1024 });
     app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
         if (err.statusCode === 413) return reply.code(413).send({ code: "BODY_TOO_LARGE", message: err.message });
         return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ code: "BAD_REQUEST", message: err.message });
     });
     app.post("/predict", async (req, reply) => {
-        calls++;
         if (opts.version === null) return reply.code(503).send({ code: "NO_MODEL", message: "no model is loaded yet; retry later" });
         const body = req.body as { features?: unknown; instances?: unknown[] } | null;
         const model = { name, version: opts.version };
@@ -119,5 +115,5 @@ export async function startStandInModelApi(opts: StandInOptions): Promise<ModelA
     app.get("/ready", async (_req, reply) => (opts.version === null ? reply.code(503).send({ status: "not_ready", reason: "no model loaded yet" }) : { status: "ready", model: { name, version: opts.version } }));
     await app.listen({ host: "127.0.0.1", port: 0 });
     const { port } = app.server.address() as { port: number };
-    return { url: `http://127.0.0.1:${port}`, predictCalls: () => calls, close: () => app.close() };
+    return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }

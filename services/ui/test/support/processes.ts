@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -125,12 +126,41 @@ export async function startMlflow(): Promise<Proc & { venv: string; dir: string 
     });
 }
 
-/** Registers versions of `name` with metrics via the mlflow Python client (test/support/seed_mlflow.py). */
-export function seedMlflow(venv: string, trackingUri: string, name: string): { version: string; run_name: string; metrics: Record<string, number> }[] {
-    const out = execFileSync(path.join(venv, "bin", "python"), [path.join(repoRoot, "services/ui/test/support/seed_mlflow.py"), name], {
+/**
+ * Registers versions of `name` with metrics via the mlflow Python client (test/support/seed_mlflow.py);
+ * with `modelDir`, each version holds that model.onnx + feature_spec.json, so a real model API can serve it.
+ */
+export function seedMlflow(venv: string, trackingUri: string, name: string, modelDir?: string): { version: string; run_name: string; metrics: Record<string, number> }[] {
+    const args = [path.join(repoRoot, "services/ui/test/support/seed_mlflow.py"), name, ...(modelDir ? ["--model-dir", modelDir] : [])];
+    const out = execFileSync(path.join(venv, "bin", "python"), args, {
         encoding: "utf8",
         env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, GIT_PYTHON_REFRESH: "quiet" },
         stdio: ["ignore", "pipe", "pipe"],
     });
     return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+/**
+ * A real ONNX model of the training pipeline's shape, made by the model API's own fixture
+ * generator (services/model-api/test/fixtures/make_model.py, venv `pipeline`), cached by its hash.
+ */
+export function fixtureModel(): string {
+    const script = path.join(repoRoot, "services/model-api/test/fixtures/make_model.py");
+    if (!fs.existsSync(script)) throw new Error(`${script} not found: the real model API's fixture generator is needed`);
+    const key = createHash("sha256").update(fs.readFileSync(script)).update(fs.readFileSync(path.join(repoRoot, "config/feature-spec.example.json"))).digest("hex").slice(0, 12);
+    const dir = path.join(process.env.MLOPS_CACHE_DIR ?? path.join(os.homedir(), ".cache/mlops-platform"), "ui-fixture-model", key);
+    if (!fs.existsSync(path.join(dir, ".complete"))) {
+        const venv = execFileSync("bash", [path.join(repoRoot, "tools/python/venv.sh"), "pipeline"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+        execFileSync(path.join(venv, "bin/python"), [script, "--out", dir, "--seed", "1", "--trees", "30"], { stdio: ["ignore", "inherit", "inherit"] });
+        fs.writeFileSync(path.join(dir, ".complete"), "");
+    }
+    return dir;
+}
+
+/** The real model API (services/model-api, built), resolving the alias `production` in `mlflowUrl`. */
+export async function startRealModelApi(mlflowUrl: string): Promise<Proc> {
+    const port = await freePort();
+    return startProcess("model-api", process.execPath, [built("services/model-api/dist/src/server.js")], {
+        HOST: "127.0.0.1", PORT: String(port), MLFLOW_TRACKING_URI: mlflowUrl, LOG_LEVEL: "warn", MODEL_POLL_INTERVAL_SECONDS: "2",
+    }, port, "/ready", 60_000);
 }

@@ -1,13 +1,21 @@
 """Registers three versions of a model in a real MLflow server, the way the train DAG does:
-a run with metrics mae/rmse/r2/mape and the feature spec as an artifact, a model version from
-the run, and the alias `production` on the best one (version 2). Prints the versions as JSON."""
+a run with metrics mae/rmse/r2/mape and the model's artifacts under `model/` (model.onnx +
+feature_spec.json from --model-dir when given, else only a feature spec), a model version from
+the run, and the alias `production` on the best one (version 2). Prints the versions as JSON.
+
+Usage: python seed_mlflow.py NAME [--model-dir DIR]   (MLFLOW_TRACKING_URI names the server)"""
+import argparse
 import json
-import sys
+import os
 
 import mlflow
 from mlflow import MlflowClient
 
-name = sys.argv[1]
+ap = argparse.ArgumentParser()
+ap.add_argument("name")
+ap.add_argument("--model-dir")
+args = ap.parse_args()
+name = args.name
 client = MlflowClient()
 mlflow.set_experiment(name)
 client.create_registered_model(name)
@@ -21,7 +29,11 @@ out = []
 for i, metrics in enumerate(runs, start=1):
     with mlflow.start_run(run_name=f"train-{i}") as run:
         mlflow.log_metrics(metrics)
-        mlflow.log_dict({"schema_version": 1, "model_name": name}, "model/feature_spec.json")
+        if args.model_dir:
+            for f in ("model.onnx", "feature_spec.json"):
+                mlflow.log_artifact(os.path.join(args.model_dir, f), artifact_path="model")
+        else:
+            mlflow.log_dict({"schema_version": 1, "model_name": name}, "model/feature_spec.json")
     mv = client.create_model_version(name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
     out.append({"version": str(mv.version), "run_name": f"train-{i}", "metrics": metrics})
 client.set_registered_model_alias(name, "production", "2")
