@@ -49,11 +49,14 @@ export function isoDate(d: Date): string {
 export class ListingNormaliser {
     private readonly statusValues: Set<string>;
     private readonly separators: RegExp;
+    /** The request's fields (the target excluded), computed once: this runs for every row. */
+    private readonly fields: [string, ListingDefinition["fields"][string]][];
 
     constructor(readonly def: ListingDefinition) {
         this.statusValues = new Set(def.status.values);
         const escaped = def.status.separatorsToUnderscore.map((s) => s.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&"));
         this.separators = new RegExp(`[${escaped.join("")}]`, "g");
+        this.fields = Object.entries(def.fields).filter(([, f]) => !f.target);
     }
 
     string(value: unknown): string | null {
@@ -116,49 +119,48 @@ export class ListingNormaliser {
         }
         const obj = input as Record<string, unknown>;
         const out: NormalisedListing = {};
-        for (const [name, field] of Object.entries(this.def.fields)) {
-            if (field.target) continue;
-            const where = `${prefix}.${name}`;
+        for (const [name, field] of this.fields) {
             const raw = obj[name];
             const missing = raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "");
             if (missing) {
-                if (!field.nullable) errors.push({ field: where, message: "is required" });
+                if (!field.nullable) errors.push({ field: `${prefix}.${name}`, message: "is required" });
                 out[name] = null;
                 continue;
             }
+            const where = () => `${prefix}.${name}`;
             switch (field.type) {
                 case "number": {
                     const n = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
                     if (!Number.isFinite(n)) {
-                        errors.push({ field: where, message: `must be a number (got ${describe(raw)})` });
+                        errors.push({ field: where(), message: `must be a number (got ${describe(raw)})` });
                     } else if (field.min !== undefined && n < field.min) {
-                        errors.push({ field: where, message: `must be >= ${field.min} (got ${n})` });
+                        errors.push({ field: where(), message: `must be >= ${field.min} (got ${n})` });
                     } else {
                         out[name] = n;
                     }
                     break;
                 }
                 case "string": {
-                    if (typeof raw !== "string") errors.push({ field: where, message: `must be a string (got ${describe(raw)})` });
+                    if (typeof raw !== "string") errors.push({ field: where(), message: `must be a string (got ${describe(raw)})` });
                     else out[name] = this.string(raw);
                     break;
                 }
                 case "category": {
                     const v = typeof raw === "string" ? this.status(raw) : null;
-                    if (v === null) errors.push({ field: where, message: `must be one of ${this.def.status.values.join(", ")} (got ${describe(raw)})` });
+                    if (v === null) errors.push({ field: where(), message: `must be one of ${this.def.status.values.join(", ")} (got ${describe(raw)})` });
                     else out[name] = v;
                     break;
                 }
                 case "zip": {
                     const v = this.zip(raw);
-                    if (v === null) errors.push({ field: where, message: `must be a ${this.def.zip_code.length}-digit ZIP code (got ${describe(raw)})` });
+                    if (v === null) errors.push({ field: where(), message: `must be a ${this.def.zip_code.length}-digit ZIP code (got ${describe(raw)})` });
                     else out[name] = v;
                     break;
                 }
                 case "date": {
                     const v = this.date(raw, today);
                     if (v === null) {
-                        errors.push({ field: where, message: `must be a real date YYYY-MM-DD between ${this.def.prev_sold_date.min} and ${today} (got ${describe(raw)})` });
+                        errors.push({ field: where(), message: `must be a real date YYYY-MM-DD between ${this.def.prev_sold_date.min} and ${today} (got ${describe(raw)})` });
                     } else out[name] = v;
                     break;
                 }
