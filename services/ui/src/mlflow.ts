@@ -48,22 +48,25 @@ async function getJson(url: string, timeoutMs: number): Promise<{ status: number
 
 export async function fetchModels(mlflowUrl: string, name: string, alias: string, timeoutMs: number): Promise<ModelsView> {
     const api = `${mlflowUrl}/api/2.0/mlflow`;
-    const rm = await getJson(`${api}/registered-models/get?name=${encodeURIComponent(name)}`, timeoutMs);
+    // The registered model (for its aliases) and the version list are independent: ask for both at once.
+    const listVersions = async (): Promise<MlflowVersion[]> => {
+        const versions: MlflowVersion[] = [];
+        let pageToken: string | undefined;
+        do {
+            const q = new URLSearchParams({ filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: "200" });
+            if (pageToken) q.set("page_token", pageToken);
+            const r = await getJson(`${api}/model-versions/search?${q}`, timeoutMs);
+            if (r.status !== 200) throw new UpstreamError(r.status, `MLflow answered ${r.status}: ${r.body?.message ?? "no message"}`);
+            versions.push(...((r.body.model_versions as MlflowVersion[] | undefined) ?? []));
+            pageToken = r.body.next_page_token || undefined;
+        } while (pageToken);
+        return versions;
+    };
+    const [rm, versions] = await Promise.all([getJson(`${api}/registered-models/get?name=${encodeURIComponent(name)}`, timeoutMs), listVersions()]);
     if (rm.status === 404 || rm.body?.error_code === "RESOURCE_DOES_NOT_EXIST") return { name, alias, production: null, versions: [] };
     if (rm.status !== 200) throw new UpstreamError(rm.status, `MLflow answered ${rm.status}: ${rm.body?.message ?? "no message"}`);
     const production: string | null =
         (rm.body.registered_model?.aliases as { alias: string; version: string }[] | undefined)?.find((a) => a.alias === alias)?.version ?? null;
-
-    const versions: MlflowVersion[] = [];
-    let pageToken: string | undefined;
-    do {
-        const q = new URLSearchParams({ filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: "200" });
-        if (pageToken) q.set("page_token", pageToken);
-        const r = await getJson(`${api}/model-versions/search?${q}`, timeoutMs);
-        if (r.status !== 200) throw new UpstreamError(r.status, `MLflow answered ${r.status}: ${r.body?.message ?? "no message"}`);
-        versions.push(...((r.body.model_versions as MlflowVersion[] | undefined) ?? []));
-        pageToken = r.body.next_page_token || undefined;
-    } while (pageToken);
 
     const runs = new Map<string, { name: string | null; metrics: Record<string, number> }>();
     await Promise.all(
