@@ -57,11 +57,13 @@ describe.sequential("model-api with a real MLflow registry", () => {
         await mlflow.start();
         const out = execFileSync(path.join(venvs.mlflow, "bin/python"), [
             path.join(__dirname, "fixtures/register_version.py"), "--tracking-uri", mlflow.url,
-            "--model-dir", fixtures.v1, "--model-dir", fixtures.v2, "--model-dir", brokenDir,
+            // v1 as run artifacts, v2 as an MLflow 3 LoggedModel (the training DAG's way), v3 broken.
+            "--model-dir", fixtures.v1, "--logged-model", fixtures.v2, "--model-dir", brokenDir,
         ], { encoding: "utf8", cwd: mlflow.dir });
         const versions = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { version: string; source: string });
         expect(versions.map((v) => v.version)).toEqual(["1", "2", "3"]);
         expect(versions[0]!.source).toMatch(/^mlflow-artifacts:\//);
+        expect(versions[1]!.source).toMatch(/^models:\/m-/);
         await mlflow.setAlias("realtor-price", "production", "1");
         console.log(`MLflow started and 3 versions registered in ${Date.now() - t} ms`);
 
