@@ -304,6 +304,11 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
         schema: {
             tags: ["model"],
             summary: "Check the alias now and swap to its version (called by the training DAG after a promotion)",
+            body: {
+                type: ["object", "null"],
+                description: "Optional and informational (e.g. what the caller promoted); the alias in MLflow decides what is served.",
+                additionalProperties: true,
+            },
             response: {
                 200: {
                     type: "object",

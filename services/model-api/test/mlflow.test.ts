@@ -152,7 +152,10 @@ describe.sequential("model-api with a real MLflow registry", () => {
         const toV2 = await json(await fetch(`${url}/hooks/model_update`, { method: "POST" }));
         expect(toV2.version).toBe("2");
         expect((await post(`${url}/predict`, SEED_PAYLOADS[1])).body.model.version).toBe("2");
-        const again = await json(await fetch(`${url}/hooks/model_update`, { method: "POST" }));
+        // The training DAG posts what it promoted as JSON; the body is informational.
+        const again = await json(await fetch(`${url}/hooks/model_update`, {
+            method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model_name: "realtor-price", version: "2" }),
+        }));
         expect(again).toEqual({ status: "unchanged", version: "2" });
     });
 
