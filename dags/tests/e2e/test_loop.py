@@ -177,7 +177,9 @@ def test_production_onnx_matches_its_sklearn_model(loop):
     version = production_version("realtor-price")
     onnx_model = load_onnx_version("realtor-price", version)
     run_id = mlflow_get(plat, "model-versions/get", name="realtor-price", version=version)["model_version"]["run_id"]
-    logged = [m for m in mlflow.search_logged_models(filter_string=f"source_run_id = '{run_id}'", output_format="list")
+    experiment_id = mlflow_get(plat, "runs/get", run_id=run_id)["run"]["info"]["experiment_id"]
+    logged = [m for m in mlflow.search_logged_models(experiment_ids=[experiment_id],
+                                                     filter_string=f"source_run_id = '{run_id}'", output_format="list")
               if m.name == "sklearn-model"]
     assert len(logged) == 1
     sk = mlflow.sklearn.load_model(logged[0].model_uri)
