@@ -10,37 +10,42 @@ CP_DIR="${MLOPS_CP_DIR:-/tmp/mlops-cp}"
 PIDFILE="$CP_DIR/pids"
 log() { echo "[control-plane-down] $*"; }
 
-# Is PID alive and still the process we started (its executable is EXE)?
+# Is PID alive (an exited, not yet reaped zombie counts as gone) and still the process we
+# started (its executable is EXE; " (deleted)" if the binary was rebuilt since)?
 ours() {
-  local pid="$1" exe="$2"
-  kill -0 "$pid" 2>/dev/null || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ]
+  local pid="$1" exe="$2" state cur
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ] || return 1
+  cur="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [ "$cur" = "$exe" ] || [ "$cur" = "$exe (deleted)" ]
+}
+
+# stop NAME PID EXE: SIGTERM, wait up to 30 s, then SIGKILL.
+stop() {
+  local name="$1" pid="$2" exe="$3" t0=$SECONDS
+  ours "$pid" "$exe" || return 0
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  while ours "$pid" "$exe"; do
+    if [ $((SECONDS - t0)) -ge 30 ]; then
+      log "$name (pid $pid) still running 30s after SIGTERM: sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+      break
+    fi
+    sleep 0.2
+  done
 }
 
 if [ ! -f "$PIDFILE" ]; then
   log "no pid file at $PIDFILE: nothing to stop"
 else
-  # Stop in reverse start order: kwok, scheduler, controller-manager, apiserver, etcd.
+  # Reverse start order, one at a time: kwok, scheduler, controller-manager, apiserver
+  # (before etcd, so it can shut down cleanly), etcd.
   mapfile -t entries < <(tac "$PIDFILE")
   for e in "${entries[@]}"; do
     read -r name pid exe <<<"$e"
-    if ours "$pid" "$exe"; then
-      log "stopping $name (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
-  deadline=$((SECONDS + 30))
-  for e in "${entries[@]}"; do
-    read -r name pid exe <<<"$e"
-    while ours "$pid" "$exe"; do
-      if [ "$SECONDS" -ge "$deadline" ]; then
-        log "$name (pid $pid) did not exit after SIGTERM: sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 1
-        break
-      fi
-      sleep 0.2
-    done
+    stop "$name" "$pid" "$exe"
   done
   left=""
   for e in "${entries[@]}"; do

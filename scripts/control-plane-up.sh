@@ -157,7 +157,7 @@ start() { # NAME ARGS...
   local name="$1"; shift
   setsid "$BIN/$name" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
   local pid=$!
-  echo "$name $pid $BIN/$name" >>"$PIDFILE"
+  echo "$name $pid $(readlink -f "$BIN/$name")" >>"$PIDFILE"
   log "started $name (pid $pid, log $LOGS/$name.log)"
 }
 

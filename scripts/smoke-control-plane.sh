@@ -79,7 +79,7 @@ pod_spec() { # INDENT-LEVEL is fixed: used under spec.template.spec
         seccompProfile: {type: RuntimeDefault}
       containers:
       - name: main
-        image: registry.k8s.io/pause:3.10
+        image: placeholder/pause:never-pulled
         resources:
           requests: {cpu: 50m, memory: 32Mi}
           limits: {cpu: 100m, memory: 64Mi}
@@ -146,7 +146,7 @@ kind: Pod
 metadata: {name: privileged}
 spec:
   containers:
-  - {name: main, image: registry.k8s.io/pause:3.10, securityContext: {privileged: true}}
+  - {name: main, image: placeholder/pause:never-pulled, securityContext: {privileged: true}}
 EOP
 )"; then return 1; fi
   grep -q 'violates PodSecurity "restricted' <<<"$out"
@@ -178,14 +178,24 @@ echo "--- state before delete:"
 t1=$SECONDS
 check "namespace $NS deleted (finalized by the namespace controller)" \
   "${K[@]}" delete namespace "$NS" --wait=true --timeout="$WAIT"
-ns_gone() { "${K[@]}" get namespace "$NS" 2>&1 | grep -q NotFound; }
+ns_gone() {
+  local out
+  if out="$("${K[@]}" get namespace "$NS" 2>&1)"; then return 1; fi
+  grep -q NotFound <<<"$out"
+}
 check "namespace $NS is gone" ns_gone
 echo "    (namespace deletion took $((SECONDS - t1))s)"
 
 bash "$REPO_DIR/scripts/control-plane-down.sh"
+# A recorded pid counts as left if it exists and is not an exited (zombie) process.
+running() {
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 left=""
 while read -r name pid _; do
-  if kill -0 "$pid" 2>/dev/null; then left+=" $name($pid)"; fi
+  if running "$pid"; then left+=" $name($pid)"; fi
 done <"$PIDS_COPY"
 check "no control-plane process left after down" test -z "$left"
 check "state dir removed" test ! -e "$MLOPS_CP_DIR"

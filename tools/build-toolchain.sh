@@ -6,6 +6,7 @@
 #   bash tools/build-toolchain.sh                 # build what is missing, print bin dir
 #   bash tools/build-toolchain.sh --print-bin-dir # only print the bin dir (no build)
 #   bash tools/build-toolchain.sh --print-dir     # only print the keyed cache dir
+#   eval "$(bash tools/build-toolchain.sh --print-env)"  # PATH, PULUMI_HOME & co. (no build)
 #   bash tools/build-toolchain.sh --only NAME[,NAME...]  # build a subset of targets
 #
 # Env: MLOPS_TOOLCHAIN_DIR (default $HOME/.cache/mlops-platform/toolchain).
@@ -27,9 +28,17 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --print-bin-dir) echo "$BIN_DIR"; exit 0 ;;
     --print-dir) echo "$CACHE_DIR"; exit 0 ;;
+    --print-env)
+      # The plugins are installed in this PULUMI_HOME; with automatic acquisition off the
+      # engine never tries a download. Backend and passphrase are the caller's business.
+      printf 'export PATH=%q:"$PATH"\n' "$BIN_DIR"
+      printf 'export PULUMI_HOME=%q\n' "$CACHE_DIR/pulumi-home"
+      echo 'export PULUMI_SKIP_UPDATE_CHECK=1'
+      echo 'export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true'
+      exit 0 ;;
     --only) ONLY="${2:?--only needs a value}"; shift ;;
     --only=*) ONLY="${1#--only=}" ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build-toolchain: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -83,12 +92,15 @@ replaces_of() {
     "\(.Old.Path) \(.Old.Version // "-") \(.New.Path) \(.New.Version // "-")"'
 }
 
-# Copy the replaces of a target module's go.mod into the wrapper (in the cwd).
+# copy_replaces MODULE VERSION LOCAL_VERSION
+# Copy the replaces of MODULE@VERSION's go.mod into the wrapper (in the cwd).
 # Local path replaces (./x, ../x) are re-pointed at the published module at
 # LOCAL_VERSION, as `go build` would otherwise need the repository checkout.
 # Replaces into a FORBIDDEN_DEPENDENCY folder (etcd's guard rails) are dropped.
 copy_replaces() {
-  local gomod="$1" local_version="$2" old oldv new newv spec
+  local gomod reps local_version="$3" old oldv new newv spec
+  gomod="$(gomod_of "$1" "$2")"
+  reps="$(replaces_of "$gomod")"
   while read -r old oldv new newv; do
     [ -n "$old" ] || continue
     spec="$old"; [ "$oldv" = "-" ] || spec="$old@$oldv"
@@ -101,7 +113,7 @@ copy_replaces() {
         if [ "$newv" = "-" ]; then go mod edit -replace="$spec=$new"
         else go mod edit -replace="$spec=$new@$newv"; fi ;;
     esac
-  done < <(replaces_of "$gomod")
+  done <<<"$reps"
 }
 
 # Fresh wrapper module dir for a target; prints its path.
@@ -112,11 +124,18 @@ new_wrapper() {
   echo "$dir"
 }
 
-# go build into bin/ atomically.
-gobuild() { # OUT_NAME LDFLAGS PACKAGE
-  local out="$1" ldflags="$2" pkg="$3"
-  go build -trimpath -ldflags "-s -w $ldflags" -o "$BIN_DIR/.$out.tmp" "$pkg"
-  mv -f "$BIN_DIR/.$out.tmp" "$BIN_DIR/$out"
+# gobuild OUT_NAME LDFLAGS PACKAGE MODULE VERSION
+# go build into bin/ atomically, after checking that the binary really contains
+# MODULE at VERSION (so a failed pin can never fall back to another version).
+gobuild() {
+  local out="$1" ldflags="$2" pkg="$3" mod="$4" ver="$5" tmp="$BIN_DIR/.$1.tmp"
+  go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"
+  if ! go version -m "$tmp" | grep -qP "^\t(mod|dep)\t\Q$mod\E\t\Q$ver\E(\t|$)"; then
+    go version -m "$tmp" | grep -F "$mod" || true
+    rm -f "$tmp"
+    die "$out: binary does not contain $mod $ver"
+  fi
+  mv -f "$tmp" "$BIN_DIR/$out"
 }
 
 # --- targets -------------------------------------------------------------------
@@ -124,10 +143,10 @@ gobuild() { # OUT_NAME LDFLAGS PACKAGE
 build_pulumi() {
   local v="$PULUMI_VERSION" w
   w="$(new_wrapper pulumi)"; cd "$w"
-  copy_replaces "$(gomod_of github.com/pulumi/pulumi/pkg/v3 "$v")" "$v"
+  copy_replaces github.com/pulumi/pulumi/pkg/v3 "$v" "$v"
   go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$v" "github.com/pulumi/pulumi/sdk/v3@$v"
   gobuild pulumi "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
-    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi github.com/pulumi/pulumi/pkg/v3 "$v"
 }
 
 # The language host's own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not served
@@ -137,15 +156,16 @@ build_pulumi-language-nodejs() {
   local v="$PULUMI_LANGUAGE_NODEJS_SDK_VERSION" w
   local pkg=github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
   w="$(new_wrapper pulumi-language-nodejs)"; cd "$w"
-  copy_replaces "$(gomod_of github.com/pulumi/pulumi/sdk/v3 "$v")" "$v"
+  copy_replaces github.com/pulumi/pulumi/sdk/v3 "$v" "$v"
   go get "$pkg@$v"
-  gobuild pulumi-language-nodejs "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" "$pkg"
+  gobuild pulumi-language-nodejs "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+    "$pkg" github.com/pulumi/pulumi/sdk/v3 "$v"
 }
 
 build_pulumi-resource-kubernetes() {
   local w src
   w="$(new_wrapper pulumi-resource-kubernetes)"; cd "$w"
-  copy_replaces "$(gomod_of "$PULUMI_K8S_MODULE" "$PULUMI_K8S_MODULE_VERSION")" "$PULUMI_K8S_SDK_VERSION"
+  copy_replaces "$PULUMI_K8S_MODULE" "$PULUMI_K8S_MODULE_VERSION" "$PULUMI_K8S_SDK_VERSION"
   go get "$PULUMI_K8S_MODULE@$PULUMI_K8S_MODULE_VERSION" \
     "github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_K8S_SDK_VERSION"
   # main.go embeds schema-embed.json / terraform-mapping-embed.json, generated from the
@@ -156,15 +176,15 @@ build_pulumi-resource-kubernetes() {
   [ -s cmd/pulumi-resource-kubernetes/schema-embed.json ] || die "schema-embed.json not generated"
   gobuild pulumi-resource-kubernetes \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_K8S_PLUGIN_VERSION" \
-    ./cmd/pulumi-resource-kubernetes
+    ./cmd/pulumi-resource-kubernetes "$PULUMI_K8S_MODULE" "$PULUMI_K8S_MODULE_VERSION"
 }
 
 build_etcd() {
   local v="$ETCD_VERSION" w
   w="$(new_wrapper etcd)"; cd "$w"
-  copy_replaces "$(gomod_of go.etcd.io/etcd/server/v3 "$v")" "$v"
+  copy_replaces go.etcd.io/etcd/server/v3 "$v" "$v"
   go get "go.etcd.io/etcd/server/v3@$v"
-  gobuild etcd "" go.etcd.io/etcd/server/v3
+  gobuild etcd "" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$v"
 }
 
 # All four Kubernetes binaries share one wrapper module (same dependency set).
@@ -173,7 +193,7 @@ k8s_wrapper() {
   if [ ! -f "$w/.ready" ]; then
     w="$(new_wrapper kubernetes)"; cd "$w"
     # staging modules: k8s.io/X => ./staging/src/k8s.io/X  becomes  k8s.io/X v0.<minor>.<patch>
-    copy_replaces "$(gomod_of k8s.io/kubernetes "$v")" "v0.${v#v1.}"
+    copy_replaces k8s.io/kubernetes "$v" "v0.${v#v1.}"
     go get "k8s.io/kubernetes@$v"
     touch .ready
   fi
@@ -192,7 +212,7 @@ k8s_ldflags() {
 
 build_k8s() { # NAME
   k8s_wrapper
-  gobuild "$1" "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$1"
+  gobuild "$1" "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$1" k8s.io/kubernetes "$KUBERNETES_VERSION"
 }
 build_kube-apiserver() { build_k8s kube-apiserver; }
 build_kube-controller-manager() { build_k8s kube-controller-manager; }
@@ -202,9 +222,9 @@ build_kubectl() { build_k8s kubectl; }
 build_kwok() {
   local v="$KWOK_VERSION" w src
   w="$(new_wrapper kwok)"; cd "$w"
-  copy_replaces "$(gomod_of sigs.k8s.io/kwok "$v")" "$v"
+  copy_replaces sigs.k8s.io/kwok "$v" "$v"
   go get "sigs.k8s.io/kwok/cmd/kwok@$v"
-  gobuild kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=$v" sigs.k8s.io/kwok/cmd/kwok
+  gobuild kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=$v" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok "$v"
   # kwok v0.8 has no built-in stages. The module's kustomize/stage/fast is a kustomization
   # that only lists sibling folders (node/fast, node/heartbeat-with-lease, pod/fast):
   # resolve it and copy the stage YAMLs, plus one concatenated file for --config.
@@ -264,9 +284,10 @@ for t in "${TARGETS[@]}"; do
   fi
   echo "$label ... building (log: $CACHE_DIR/logs/$t.log)"
   t0=$SECONDS
-  # Not inside an `if`: errexit must stay active in the subshell.
+  # errexit is switched on again inside the subshell, which is not part of an `if`/`||`
+  # (where bash would ignore it): any failing step fails the target.
   set +e
-  ( "build_$t" ) >"$CACHE_DIR/logs/$t.log" 2>&1
+  ( set -e; "build_$t" ) >"$CACHE_DIR/logs/$t.log" 2>&1
   rc=$?
   set -e
   if [ "$rc" -eq 0 ] && [ -x "$BIN_DIR/$t" ]; then
