@@ -41,7 +41,7 @@ describe("the whole program", () => {
             "redis-credentials",
         ]);
         const generated = [...generatedValues.values()];
-        const forms = (g: string) => [g, `mlops${g}`, g.replace(/\+/g, "-").replace(/\//g, "_")];
+        const forms = (g: string) => [g, `mlops${g}`];
         for (const secret of secrets) {
             for (const [key, value] of Object.entries<string>(secret.stringData ?? {})) {
                 // Either a generated value itself, or a document (e.g. passwords.json) whose only secrets are generated values.

@@ -25,7 +25,7 @@ export interface Registered {
     readonly secretPaths: readonly string[];
 }
 
-/** Values a mocked @pulumi/random resource produced, by resource name. */
+/** Values a mocked GeneratedSecret produced, by resource name. */
 export const generatedValues = new Map<string, string>();
 
 export class Recorder {
@@ -133,17 +133,12 @@ const mocks: pulumi.runtime.Mocks = {
         if (args.type === "pulumi:providers:kubernetes") {
             return { id: `${args.name}-provider`, state: inputs };
         }
-        if (args.type === "random:index/randomPassword:RandomPassword" || args.type === "random:index/randomString:RandomString") {
-            // A recognisable, unique value per resource, so tests can trace each Secret key back to its generator.
-            const result = `gen-${args.name}`;
-            generatedValues.set(args.name, result);
-            return { id: args.name, state: { ...inputs, result } };
-        }
-        if (args.type === "random:index/randomBytes:RandomBytes") {
-            const bytes = Buffer.alloc(inputs.length ?? 32, args.name);
-            generatedValues.set(`${args.name}#base64`, bytes.toString("base64"));
-            generatedValues.set(`${args.name}#hex`, bytes.toString("hex"));
-            return { id: args.name, state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") } };
+        if (args.type === "pulumi-nodejs:dynamic:Resource" && inputs.encoding) {
+            // GeneratedSecret: a recognisable, unique value per resource, so tests can trace
+            // each Secret key back to its generator.
+            const value = `gen-${args.name}`;
+            generatedValues.set(args.name, value);
+            return { id: args.name, state: { ...inputs, value } };
         }
         if (args.type.startsWith("kubernetes:")) {
             const metadata = { ...(inputs.metadata ?? {}) };

@@ -8,46 +8,46 @@ beforeAll(async () => {
 });
 
 describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets", () => {
-    it("generate each credential with @pulumi/random", () => {
-        const passwords = program.recorder.ofType("random:index/randomPassword:RandomPassword");
-        expect(passwords.map((p) => p.name).sort()).toEqual([
-            "airflow-credentials-admin-password",
-            "minio-credentials-root-password",
-            "postgres-roles-airflow",
-            "postgres-roles-mlflow",
-            "postgres-roles-mlops",
-            "postgres-superuser-password",
-            "redis-credentials-password",
-        ]);
-        for (const p of passwords) {
-            // Letters and digits only: safe inside DSNs and URLs without escaping.
-            expect(p.inputs).toMatchObject({ length: 32, special: false });
+    it("generate each credential in the engine, as a secret output", () => {
+        const generated = program.recorder.ofType("pulumi-nodejs:dynamic:Resource");
+        expect(Object.fromEntries(generated.map((g) => [g.name, [g.inputs.encoding, g.inputs.length]]))).toEqual({
+            "postgres-superuser-password": ["alphanumeric", 32],
+            "postgres-roles-airflow": ["alphanumeric", 32],
+            "postgres-roles-mlflow": ["alphanumeric", 32],
+            "postgres-roles-mlops": ["alphanumeric", 32],
+            "redis-credentials-password": ["alphanumeric", 32],
+            "minio-credentials-root-user": ["username", 12],
+            "minio-credentials-root-password": ["alphanumeric", 32],
+            "airflow-credentials-admin-password": ["alphanumeric", 32],
+            // Raw bytes: the Fernet key (32 bytes, as Fernet requires) and the signing secrets.
+            "airflow-credentials-fernet-key": ["base64url", 32],
+            "airflow-credentials-jwt-secret": ["hex", 32],
+            "airflow-credentials-api-secret-key": ["hex", 32],
+        });
+        for (const g of generated) {
+            // Stored encrypted in state: the engine is told the value is a secret.
+            expect(g.inputs.__provider, g.name).toContain("randomBytes");
         }
-        expect(program.recorder.ofType("random:index/randomString:RandomString").map((s) => s.name)).toEqual(["minio-credentials-root-user"]);
-        // Keys that must be raw bytes: the Fernet key (32 bytes) and the signing secrets.
-        expect(
-            program.recorder
-                .ofType("random:index/randomBytes:RandomBytes")
-                .map((b) => [b.name, b.inputs.length])
-                .sort(),
-        ).toEqual([
-            ["airflow-credentials-api-secret-key", 32],
-            ["airflow-credentials-fernet-key", 32],
-            ["airflow-credentials-jwt-secret", 32],
-        ]);
     });
 
     it("rotate with the credentials epoch, except the Postgres superuser", () => {
-        const keepers = Object.fromEntries(program.recorder.ofType("random:index/randomPassword:RandomPassword").map((p) => [p.name, p.inputs.keepers]));
+        const keepers = Object.fromEntries(program.recorder.ofType("pulumi-nodejs:dynamic:Resource").map((p) => [p.name, p.inputs.keepers]));
         expect(keepers["postgres-superuser-password"]).toBeUndefined();
         expect(keepers["postgres-roles-mlflow"]).toEqual({ epoch: "1" });
         expect(keepers["redis-credentials-password"]).toEqual({ epoch: "1" });
     });
 
-    it("encode the Fernet key as URL-safe base64 of 32 bytes, as Airflow requires", () => {
-        const key: string = k8sObject(program.recorder, "Secret", "airflow-credentials").stringData["fernet-key"];
+    it("encode the Fernet key as URL-safe base64 of 32 bytes, as Airflow requires, and passwords DSN-safe", async () => {
+        // The generator itself, run as the engine runs it: 32 bytes, URL-safe, padded.
+        const { generateSecretValue: generateForTest } = await import("../../components/generated-secret");
+        const key = generateForTest("base64url", 32);
         expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
         expect(Buffer.from(key, "base64url")).toHaveLength(32);
+        const password = generateForTest("alphanumeric", 32);
+        expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(generateForTest("alphanumeric", 32)).not.toBe(password);
+        expect(generateForTest("hex", 32)).toMatch(/^[0-9a-f]{64}$/);
+        expect(generateForTest("username", 12)).toMatch(/^[a-z0-9]{12}$/);
     });
 
     it("write Opaque Secrets whose values are Pulumi secrets", () => {
