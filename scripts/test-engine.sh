@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# `npm run test:engine`: the real Pulumi CLI and Kubernetes provider deploy stack `ci` to a
+# real kube-apiserver (scripts/control-plane-up.sh; kwok simulates the nodes), then:
+#   preview -> up (every resource created and awaited by the provider) -> a second up that
+#   must change nothing -> destroy, after which nothing of ours is left in the API server.
+# The order in which resources became ready is read from the engine's own event log and
+# checked against the graph. Prints per-phase timings. No network: plugins come from the
+# local toolchain build, the state from a temporary file backend.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+WORK="${MLOPS_ENGINE_DIR:-$(mktemp -d /tmp/mlops-engine.XXXXXX)}"
+mkdir -p "$WORK"
+export MLOPS_CP_DIR="$WORK/cp"
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
+phase_start() { PHASE="$1"; PHASE_T0=$(date +%s.%N); echo; echo "=== $1"; }
+TIMINGS=()
+phase_end() { local dt; dt=$(awk -v a="$PHASE_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'); TIMINGS+=("$PHASE: ${dt}s"); echo "--- $PHASE took ${dt}s"; }
+
+cleanup() {
+  local rc=$?
+  bash "$REPO/scripts/control-plane-down.sh" >/dev/null 2>&1 || true
+  if [ "${MLOPS_ENGINE_KEEP:-}" != 1 ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+
+phase_start "toolchain"
+# Builds whatever is missing (cold: tens of minutes, see tools/README.md); warm: instant.
+bash tools/build-toolchain.sh >&2
+eval "$(bash tools/build-toolchain.sh --print-env)"
+BIN="$(bash tools/build-toolchain.sh --print-bin-dir)"
+# Dynamic providers (components/generated-secret.ts) run through the `pulumi-nodejs`
+# provider, which the Pulumi distribution ships as this two-line script.
+mkdir -p "$WORK/bin"
+cat > "$WORK/bin/pulumi-resource-pulumi-nodejs" <<'EOF'
+#!/bin/sh
+exec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"
+EOF
+chmod +x "$WORK/bin/pulumi-resource-pulumi-nodejs"
+export PATH="$WORK/bin:$PATH"
+[ -d node_modules/@pulumi/pulumi ] || { echo "node_modules missing: run npm ci first" >&2; exit 2; }
+phase_end
+
+phase_start "control plane"
+eval "$(bash scripts/control-plane-up.sh | grep '^KUBECONFIG=' | sed 's/^/export /')"
+: "${KUBECONFIG:?control-plane-up.sh printed no KUBECONFIG}"
+kubectl() { "$BIN/kubectl" "$@"; }
+kubectl get nodes -o name
+phase_end
+
+# The program runs from a copy so `pulumi stack init` can write its salt into the stack file
+# without touching the checkout; node_modules is shared by a symlink.
+PROJECT="$WORK/project"
+mkdir -p "$PROJECT"
+cp -r Pulumi.yaml Pulumi.ci.yaml index.ts tsconfig.json package.json config components dags "$PROJECT/"
+ln -s "$REPO/node_modules" "$PROJECT/node_modules"
+cd "$PROJECT"
+export PULUMI_BACKEND_URL="file://$WORK/state"
+mkdir -p "$WORK/state"
+PULUMI_CONFIG_PASSPHRASE="$(head -c 24 /dev/urandom | base64)"
+export PULUMI_CONFIG_PASSPHRASE
+export PULUMI_SKIP_CONFIRMATIONS=true
+# `--event-log` is registered only with the debug commands enabled (CLI 3.248).
+export PULUMI_DEBUG_COMMANDS=true
+PULUMI=(pulumi --non-interactive --color never)
+"${PULUMI[@]}" stack init ci >/dev/null
+
+phase_start "pulumi preview"
+if "${PULUMI[@]}" preview --stack ci --diff >"$WORK/preview.log" 2>&1; then
+  ok "pulumi preview succeeded ($(grep -cE '^\s+\+ ' "$WORK/preview.log" || true) creates listed)"
+else
+  fail "pulumi preview"; tail -40 "$WORK/preview.log"
+fi
+phase_end
+
+phase_start "pulumi up"
+if "${PULUMI[@]}" up --stack ci --yes --skip-preview --event-log "$WORK/up-events.json" >"$WORK/up.log" 2>&1; then
+  ok "pulumi up created the stack: $(grep -E '[0-9]+ created' "$WORK/up.log" | xargs)"
+else
+  fail "pulumi up"; tail -60 "$WORK/up.log"
+fi
+phase_end
+
+phase_start "graph order (event log)"
+if node "$REPO/scripts/engine-order.js" "$WORK/up-events.json"; then
+  ok "resources became ready in an order that respects the graph"
+else
+  fail "ready order violates the graph"
+fi
+phase_end
+
+phase_start "cluster state after up"
+# The provider's await logic already waited for these; check the API server agrees.
+if kubectl -n mlops get jobs -o jsonpath='{range .items[*]}{.metadata.name}={.status.succeeded}{"\n"}{end}' | tee "$WORK/jobs.txt" | grep -vq '=1$'; then
+  fail "a Job did not complete: $(cat "$WORK/jobs.txt" | xargs)"
+else
+  ok "all $(wc -l <"$WORK/jobs.txt") Jobs completed"
+fi
+not_ready=$(kubectl -n mlops get deploy,sts -o jsonpath='{range .items[*]}{.kind}/{.metadata.name} {.status.readyReplicas}/{.spec.replicas}{"\n"}{end}' | awk '{ split($2, r, "/"); if (r[1] != r[2]) print $1 }')
+if [ -z "$not_ready" ]; then ok "every Deployment and StatefulSet is ready"; else fail "not ready: $not_ready"; fi
+unbound=$(kubectl -n mlops get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}' | grep -v '=Bound$' || true)
+if [ -z "$unbound" ]; then ok "every PVC is Bound ($(kubectl -n mlops get pvc -o name | wc -l))"; else fail "PVCs not bound: $unbound"; fi
+[ "$(kubectl get ns mlops -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" = restricted ] \
+  && ok "namespace enforces the restricted Pod Security Standard (the API server admitted every pod)" \
+  || fail "namespace is not labelled restricted"
+phase_end
+
+phase_start "second pulumi up (no changes)"
+if "${PULUMI[@]}" up --stack ci --yes --skip-preview --expect-no-changes >"$WORK/up2.log" 2>&1; then
+  ok "second pulumi up reports no changes"
+else
+  fail "second pulumi up changed something"; grep -E '^\s+[~+-]|updated|replaced|created|deleted' "$WORK/up2.log" | head -30
+fi
+phase_end
+
+phase_start "pulumi destroy"
+if "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
+  ok "pulumi destroy succeeded: $(grep -E '[0-9]+ deleted' "$WORK/destroy.log" | xargs)"
+else
+  fail "pulumi destroy"; tail -40 "$WORK/destroy.log"
+fi
+left=$(kubectl get all,pvc,secrets,configmaps,jobs -A -l app.kubernetes.io/part-of=mlops-platform -o name 2>/dev/null || true)
+if [ -z "$left" ] && ! kubectl get ns mlops >/dev/null 2>&1; then
+  ok "nothing of ours is left in the API server (namespace mlops gone, no labelled objects)"
+else
+  fail "left behind after destroy: ${left:-namespace mlops}"
+fi
+[ "$("${PULUMI[@]}" stack --stack ci --show-urns 2>/dev/null | grep -c 'urn:pulumi' || true)" -le 1 ] \
+  && ok "stack state is empty" || fail "stack state still holds resources"
+"${PULUMI[@]}" stack rm ci --yes >/dev/null 2>&1 || true
+phase_end
+
+echo
+echo "engine tier timings:"
+printf '  %s\n' "${TIMINGS[@]}"
+echo "engine tier: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
