@@ -2,10 +2,11 @@
 // resource graph (outputs passed as inputs), never from the order of these lines.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig, loadSecrets } from "./config";
 import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
-import { readDagFiles } from "./components/airflow-dags";
+import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { Minio, MINIO_API_PORT, MINIO_CONSOLE_PORT } from "./components/minio";
 import { PlatformSecrets } from "./components/platform-secrets";
@@ -114,6 +115,17 @@ const mlflow = new Mlflow(
     opts,
 );
 
+/** Where the local DAG source puts the shared listing contract the DAGs read (config/listing.json, feature spec). */
+const LOCAL_CONFIG_DIR = "_platform_config";
+
+function localDagFiles(): DagFiles {
+    const files: Record<string, string> = { ...readDagFiles(path.join(__dirname, "dags")) };
+    for (const name of ["listing.json", "feature-spec.example.json"]) {
+        files[`${LOCAL_CONFIG_DIR}/${name}`] = fs.readFileSync(path.join(__dirname, "config", name), "utf8");
+    }
+    return files;
+}
+
 const gitSyncSecret = secretConfig.gitSyncPassword
     ? new k8s.core.v1.Secret(
           "git-sync",
@@ -138,12 +150,15 @@ const airflow = new Airflow(
         adminPassword: secrets.value("airflow-credentials", "admin-password"),
         logs: { s3Endpoint: minio.endpoint, bucket: minio.buckets["airflow-logs"]!, accessKey: minio.rootUser, secretKey: minio.rootPassword },
         pipelineEnv: {
+            // With git-sync the DAGs find config/ next to dags/ in the repository; the local
+            // source ships the two files inside the DAG ConfigMap (see localDagFiles).
+            ...(config.airflow.dags.source === "local" ? { MLOPS_CONFIG_DIR: `${DAGS_MOUNT}/${LOCAL_CONFIG_DIR}` } : {}),
             MLFLOW_TRACKING_URI: mlflow.trackingUri,
             // The model API lands with its own component; its Service name and port are fixed by the design.
             MODEL_API_URL: pulumi.interpolate`http://model-api.${ns}.svc.cluster.local:8989`,
             DATA_API_URL: pulumi.interpolate`http://data-api.${ns}.svc.cluster.local`,
         },
-        dagFiles: config.airflow.dags.source === "local" ? readDagFiles(path.join(__dirname, "dags")) : undefined,
+        dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
         credentialsChecksum: pulumi
             .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials")])

@@ -16,8 +16,8 @@ const CONFIGMAP_LIMIT = 1_000_000;
 export type DagFiles = Readonly<Record<string, string>>;
 
 /**
- * Reads the repository's DAG folder for the `local` source: Python files and the JSON
- * data they load, without tests and caches. Called by index.ts (wiring), not by components.
+ * Reads the repository's DAG folder for the `local` source: Python files, the JSON data
+ * they load and .airflowignore, without tests and caches. Called by index.ts (wiring), not by components.
  */
 export function readDagFiles(dir: string): DagFiles {
     const out: Record<string, string> = {};
@@ -26,7 +26,7 @@ export function readDagFiles(dir: string): DagFiles {
             const child = rel ? `${rel}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
                 if (!["tests", "__pycache__", ".pytest_cache"].includes(entry.name)) walk(child);
-            } else if (/\.(py|json|sql)$/.test(entry.name)) {
+            } else if (/\.(py|json|sql)$/.test(entry.name) || entry.name === ".airflowignore") {
                 out[child] = fs.readFileSync(path.join(dir, child), "utf8");
             }
         }

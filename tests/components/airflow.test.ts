@@ -102,7 +102,11 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Airflow", () => {
             expect(mounts.includes("dags"), p).toBe(p === "dag-processor" || p === "worker");
         }
         const cm = k8sObject(program.recorder, "ConfigMap", "airflow-dags");
-        expect(Object.keys(cm.data).length).toBeGreaterThan(0);
+        expect(Object.keys(cm.data)).toEqual(expect.arrayContaining([".airflowignore", "ingest.py", "train.py", "_platform_config__listing.json", "_platform_config__feature-spec.example.json"]));
+        expect(Object.keys(cm.data).some((k) => k.startsWith("tests__"))).toBe(false);
+        const items = k8sObject(program.recorder, "Deployment", "airflow-worker").spec.template.spec.volumes.find((v: any) => v.name === "dags").configMap.items;
+        expect(items).toContainEqual({ key: "_platform_config__listing.json", path: "_platform_config/listing.json" });
+        expect(envOf(k8sObject(program.recorder, "Deployment", "airflow-worker").spec.template).MLOPS_CONFIG_DIR.value).toBe("/opt/airflow/dags/_platform_config");
         for (const key of Object.keys(cm.data)) expect(key).toMatch(/^[-._a-zA-Z0-9]+$/);
     });
 });
