@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # services/ui: type check, build (server + Vite bundle), then the end-to-end test in headless
 # Debian Chromium (playwright-core) against real servers started on free loopback ports: MLflow
-# (venv tools/python/ui-mlflow.txt), the built data API process, the UI server process, and the
+# (venv tools/python/mlflow.txt), the built data API process, the UI server process, and the
 # built services/model-api serving the production version of a real ONNX model registered in that
 # MLflow. UI_E2E_MODEL_API=stand-in uses test/support/model-api-standin.ts instead.
 # Screenshots land in test-results/ui/; UPDATE_UI_SCREENSHOTS=1 also refreshes services/ui/docs/.
@@ -38,12 +38,12 @@ if [ ! -d node_modules/playwright-core ]; then
 fi
 
 t=$(date +%s)
-MLFLOW_VENV="$(bash tools/python/venv.sh ui-mlflow)"
+MLFLOW_VENV="$(bash tools/python/venv.sh mlflow)"
 export MLFLOW_VENV
 export UI_E2E_MODEL_API="${UI_E2E_MODEL_API:-real}"
 # The real model API's fixture model is made with the training pipeline's venv.
 [ "$UI_E2E_MODEL_API" = real ] && bash tools/python/venv.sh pipeline >/dev/null
-took "Python venvs (ui-mlflow, pipeline)" "$t"
+took "Python venvs (mlflow, pipeline)" "$t"
 
 t=$(date +%s)
 npx tsc --noEmit -p services/ui/tsconfig.json

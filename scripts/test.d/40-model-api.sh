@@ -29,12 +29,12 @@ if [ ! -d node_modules/fastify ] || [ ! -d node_modules/onnxruntime-node ]; then
   took "npm ci" "$t"
 fi
 
-# Venvs: `pipeline` generates the fixture models (scikit-learn -> ONNX), `model-api-mlflow`
+# Venvs: `pipeline` generates the fixture models (scikit-learn -> ONNX), `mlflow`
 # runs the MLflow server. Built once, cached outside the clone (test/global-setup.ts reuses them).
 t=$(date +%s)
 tools/python/venv.sh pipeline >/dev/null
-tools/python/venv.sh model-api-mlflow >/dev/null
-took "python venvs (pipeline, model-api-mlflow)" "$t"
+tools/python/venv.sh mlflow >/dev/null
+took "python venvs (pipeline, mlflow)" "$t"
 
 t=$(date +%s)
 npx tsc --noEmit -p services/model-api/tsconfig.json

@@ -27,7 +27,7 @@ function venv(name: string): string {
  */
 export default function setup(project: Project): void {
     const pipeline = venv("pipeline");
-    const mlflow = venv("model-api-mlflow");
+    const mlflow = venv("mlflow");
     const script = path.join(__dirname, "fixtures/make_model.py");
     const key = createHash("sha256")
         .update(fs.readFileSync(script))

@@ -92,10 +92,10 @@ export async function startUi(env: { MODEL_API_URL: string; MLFLOW_URL: string; 
     return startProcess("ui", process.execPath, [built("services/ui/dist/server.js")], { UI_HOST: "127.0.0.1", UI_PORT: String(port), UI_LOG_LEVEL: "warn", UI_UPSTREAM_TIMEOUT_MS: "3000", ...env }, port, "/health");
 }
 
-/** The MLflow venv (tools/python/venv.sh ui-mlflow); $MLFLOW_VENV when the caller built it already. */
+/** The MLflow venv (tools/python/venv.sh mlflow); $MLFLOW_VENV when the caller built it already. */
 export function mlflowVenv(): string {
     if (process.env.MLFLOW_VENV) return process.env.MLFLOW_VENV;
-    return execFileSync("bash", [path.join(repoRoot, "tools/python/venv.sh"), "ui-mlflow"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    return execFileSync("bash", [path.join(repoRoot, "tools/python/venv.sh"), "mlflow"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
 }
 
 /** A real MLflow tracking server + registry (SQLite backend, artifacts served from a temp dir). */
