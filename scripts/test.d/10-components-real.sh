@@ -16,7 +16,7 @@ command -v go >/dev/null || { echo "components-real: the Go toolchain is require
 [ -d node_modules/vitest ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
 # Build (or reuse) everything first, so the tests' own timings are about the tests.
-for v in mlflow airflow-image; do
+for v in mlflow airflow; do
   t=$(date +%s); bash tools/python/venv.sh "$v" >/dev/null; took "venv $v" "$t"
 done
 t=$(date +%s); bash tools/minio/build.sh >/dev/null; took "minio build" "$t"

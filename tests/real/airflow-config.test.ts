@@ -38,7 +38,7 @@ const container = (name: string) => k8sObject(program.recorder, "Deployment", na
 
 beforeAll(async () => {
     program = await runProgram("dev");
-    airflowVenv = venv("airflow-image");
+    airflowVenv = venv("airflow");
     pg = await startPostgres();
     const setup = spawnSync("bash", ["-c", renderSetupScript(["airflow", "mlops"])], {
         encoding: "utf8",
