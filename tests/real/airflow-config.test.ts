@@ -12,7 +12,7 @@ import { resolveEnv, start, Started, venv, waitForHttp } from "../support/proces
 
 /**
  * The Airflow objects the program renders, fed to the pinned Airflow (the image's pins,
- * tools/python/airflow-image.txt): every AIRFLOW__* variable must be an option this
+ * tools/python/airflow.txt): every AIRFLOW__* variable must be an option this
  * Airflow knows (not a deprecated name), the CLI must accept the rendered commands and
  * probes, `airflow db migrate` must succeed with the rendered connection string, and the
  * api-server must log the admin in with the password file from the rendered Secret.
