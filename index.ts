@@ -7,7 +7,10 @@ import * as path from "node:path";
 import { loadConfig, loadSecrets } from "./config";
 import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
 import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
+import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
 import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
+import { ModelApi, MODEL_API_PORT } from "./components/model-api";
+import { Ui, UI_PORT } from "./components/ui";
 import { Minio, MINIO_API_PORT, MINIO_CONSOLE_PORT } from "./components/minio";
 import { PlatformSecrets } from "./components/platform-secrets";
 import { Postgres, POSTGRES_PORT } from "./components/postgres";
@@ -115,6 +118,32 @@ const mlflow = new Mlflow(
     opts,
 );
 
+const mlopsCredentials = secrets.checksum("postgres-roles");
+
+const modelApi = new ModelApi(
+    "model-api",
+    {
+        namespace: ns,
+        config: config.modelApi,
+        mlflowTrackingUri: mlflow.trackingUri,
+        database: postgres.databases.mlops!,
+        credentialsChecksum: mlopsCredentials,
+    },
+    opts,
+);
+
+const dataApi = new DataApi(
+    "data-api",
+    { namespace: ns, config: config.dataApi, database: postgres.databases.mlops!, credentialsChecksum: mlopsCredentials },
+    opts,
+);
+
+const ui = new Ui(
+    "ui",
+    { namespace: ns, config: config.ui, modelApiUrl: modelApi.url, mlflowUrl: mlflow.trackingUri, dataApiUrl: dataApi.url },
+    opts,
+);
+
 /** Where the local DAG source puts the shared listing contract the DAGs read (config/listing.json, feature spec). */
 const LOCAL_CONFIG_DIR = "_platform_config";
 
@@ -154,9 +183,8 @@ const airflow = new Airflow(
             // source ships the two files inside the DAG ConfigMap (see localDagFiles).
             ...(config.airflow.dags.source === "local" ? { MLOPS_CONFIG_DIR: `${DAGS_MOUNT}/${LOCAL_CONFIG_DIR}` } : {}),
             MLFLOW_TRACKING_URI: mlflow.trackingUri,
-            // The model API lands with its own component; its Service name and port are fixed by the design.
-            MODEL_API_URL: pulumi.interpolate`http://model-api.${ns}.svc.cluster.local:8989`,
-            DATA_API_URL: pulumi.interpolate`http://data-api.${ns}.svc.cluster.local`,
+            MODEL_API_URL: modelApi.url,
+            DATA_API_URL: dataApi.url,
         },
         dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
@@ -178,6 +206,9 @@ export const endpoints = {
     minio: minio.endpoint,
     mlflow: mlflow.trackingUri,
     airflow: airflow.url,
+    modelApi: modelApi.url,
+    dataApi: dataApi.url,
+    ui: ui.url,
 };
 export const portForwards = {
     postgres: portForward(postgres.serviceName, POSTGRES_PORT, POSTGRES_PORT),
@@ -185,6 +216,9 @@ export const portForwards = {
     minioApi: portForward(minio.serviceName, MINIO_API_PORT, MINIO_API_PORT),
     mlflow: portForward(mlflow.serviceName, MLFLOW_PORT, MLFLOW_PORT),
     airflow: portForward(airflow.serviceName, AIRFLOW_API_PORT, AIRFLOW_API_PORT),
+    modelApi: portForward(modelApi.serviceName, MODEL_API_PORT, MODEL_API_PORT),
+    dataApi: portForward(dataApi.serviceName, 8000, DATA_API_SERVICE_PORT),
+    ui: portForward(ui.serviceName, UI_PORT, UI_PORT),
 };
 // Shown only with `pulumi stack output --show-secrets`.
 export const credentials = {

@@ -6,6 +6,7 @@ import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
 import { redisSchema } from "./redis";
+import { dataApiSchema, modelApiSchema, uiSchema } from "./services";
 
 export { parseCpu, parseMemory } from "./shared";
 export type { Resources } from "./shared";
@@ -22,6 +23,9 @@ export const configSchema = z.strictObject({
     minio: minioSchema,
     mlflow: mlflowSchema,
     airflow: airflowSchema,
+    modelApi: modelApiSchema,
+    dataApi: dataApiSchema,
+    ui: uiSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().

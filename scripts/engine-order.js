@@ -49,6 +49,9 @@ const edges = [
     ["Deployment/mlflow", ["Job/mlflow-db-upgrade", "Job/postgres-setup", "Job/minio-buckets"]],
     ["Job/airflow-migrate", ["Job/postgres-setup", "StatefulSet/redis", "Job/minio-buckets", "Deployment/mlflow"]],
     ...["api-server", "scheduler", "dag-processor", "triggerer", "worker"].map((p) => [`Deployment/airflow-${p}`, ["Job/airflow-migrate"]]),
+    ["Deployment/model-api", ["Deployment/mlflow", "Job/postgres-setup"]],
+    ["Deployment/data-api", ["Job/postgres-setup"]],
+    ["Deployment/ui", ["Deployment/model-api", "Deployment/mlflow", "Deployment/data-api"]],
 ];
 let problems = 0;
 for (const [waiter, deps] of edges) {

@@ -3,3 +3,4 @@ export * from "./pod";
 export * from "./probes";
 export * from "./resources";
 export * from "./security";
+export * from "./http-service";
