@@ -47,6 +47,12 @@ export PATH="$WORK/bin:$PATH"
 phase_end
 
 phase_start "control plane"
+# Free loopback ports unless the caller chose them, so a second control plane (a benchmark,
+# another checkout's test) can run beside this one.
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+for var in MLOPS_CP_APISERVER_PORT MLOPS_CP_ETCD_PORT MLOPS_CP_KCM_PORT MLOPS_CP_SCHEDULER_PORT MLOPS_CP_KWOK_PORT; do
+  [ -n "${!var:-}" ] || export "$var=$(free_port)"
+done
 eval "$(bash scripts/control-plane-up.sh | grep '^KUBECONFIG=' | sed 's/^/export /')"
 : "${KUBECONFIG:?control-plane-up.sh printed no KUBECONFIG}"
 kubectl() { "$BIN/kubectl" "$@"; }
