@@ -1,8 +1,8 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DataApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
-import { httpService, plainEnv, secretEnv } from "./shared";
+import { HttpServiceComponent } from "./http-service";
+import { plainEnv, secretEnv } from "./shared";
 
 export interface DataApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -18,14 +18,8 @@ export const DATA_API_SERVICE_PORT = 80;
 const STATE_DIR = "/var/lib/data-api";
 
 /** The data API: batches of US real-estate listings per (group, day), the course service's contract. */
-export class DataApi extends pulumi.ComponentResource {
-    /** In-cluster base URL, e.g. `http://data-api.mlops.svc.cluster.local`. */
-    public readonly url: pulumi.Output<string>;
-    public readonly serviceName: pulumi.Output<string>;
-    public readonly deployment: k8s.apps.v1.Deployment;
-
+export class DataApi extends HttpServiceComponent {
     constructor(name: string, args: DataApiArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mlops:k8s:DataApi", name, {}, opts);
         const { config, database } = args;
         if (config.state === "file" && config.replicas > 1) {
             throw new Error("'dataApi.replicas' must be 1 when 'dataApi.state' is 'file' (replicas would each count batches)");
@@ -38,29 +32,27 @@ export class DataApi extends pulumi.ComponentResource {
                       plainEnv("DATA_API_DATABASE_URL", pulumi.interpolate`postgresql://${database.user}:$(MLOPS_DB_PASSWORD)@${database.host}:${database.port}/${database.database}`),
                   ]
                 : [plainEnv("DATA_API_STATE_BACKEND", "file"), plainEnv("DATA_API_STATE_FILE", `${STATE_DIR}/state.json`)];
-        const spec = httpService({
+        super(
+            "mlops:k8s:DataApi",
             name,
-            namespace: args.namespace,
-            image: config.image,
-            replicas: config.replicas,
-            resources: config.resources,
-            runAs: { user: 1000, group: 1000 },
-            containerPort: CONTAINER_PORT,
-            servicePort: DATA_API_SERVICE_PORT,
-            livenessPath: "/health",
-            readinessPath: "/health",
-            metricsPath: "/metrics",
-            podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
-            env: [plainEnv("DATA_API_PORT", String(CONTAINER_PORT)), plainEnv("DATA_API_INTERVAL_SECONDS", String(config.intervalSeconds)), ...stateEnv],
-            volumes: [{ name: "state", emptyDir: {} }],
-            volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
-        });
-        this.deployment = new k8s.apps.v1.Deployment(name, spec.deployment, { parent: this });
-        const service = new k8s.core.v1.Service(name, spec.service, { parent: this });
-        this.serviceName = service.metadata.name;
-        this.url = pulumi
-            .all([service.metadata.name, service.metadata.namespace, this.deployment.metadata.name])
-            .apply(([svc, ns]) => `http://${svc}.${ns}.svc.cluster.local`);
-        this.registerOutputs({ url: this.url });
+            {
+                name,
+                namespace: args.namespace,
+                image: config.image,
+                replicas: config.replicas,
+                resources: config.resources,
+                runAs: { user: 1000, group: 1000 },
+                containerPort: CONTAINER_PORT,
+                servicePort: DATA_API_SERVICE_PORT,
+                livenessPath: "/health",
+                readinessPath: "/health",
+                metricsPath: "/metrics",
+                podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                env: [plainEnv("DATA_API_PORT", String(CONTAINER_PORT)), plainEnv("DATA_API_INTERVAL_SECONDS", String(config.intervalSeconds)), ...stateEnv],
+                volumes: [{ name: "state", emptyDir: {} }],
+                volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
+            },
+            opts,
+        );
     }
 }
