@@ -8,6 +8,8 @@ import { loadConfig, loadSecrets } from "./config";
 import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
 import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
+import { Grafana, GRAFANA_PORT, readDashboards } from "./components/grafana";
+import { Prometheus, PROMETHEUS_PORT, readRuleFiles } from "./components/prometheus";
 import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { ModelApi, MODEL_API_PORT } from "./components/model-api";
 import { Ui, UI_PORT } from "./components/ui";
@@ -54,6 +56,7 @@ const secrets = new PlatformSecrets(
                 "jwt-secret": { kind: "hex", length: 32 },
                 "api-secret-key": { kind: "hex", length: 32 },
             },
+            "grafana-credentials": { "admin-password": {} },
         },
     },
     opts,
@@ -144,6 +147,31 @@ const ui = new Ui(
     opts,
 );
 
+const prometheus = new Prometheus(
+    "prometheus",
+    {
+        namespace: ns,
+        config: config.prometheus,
+        storageClass: config.storageClass,
+        ruleFiles: readRuleFiles(path.join(__dirname, "config", "monitoring")),
+        retainData: config.protectData,
+    },
+    opts,
+);
+
+const grafana = new Grafana(
+    "grafana",
+    {
+        namespace: ns,
+        config: config.grafana,
+        adminPassword: secrets.ref("grafana-credentials", "admin-password"),
+        prometheusUrl: prometheus.url,
+        prometheusScrapeInterval: config.prometheus.scrapeInterval,
+        dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
+    },
+    opts,
+);
+
 /** Where the local DAG source puts the shared listing contract the DAGs read (config/listing.json, feature spec). */
 const LOCAL_CONFIG_DIR = "_platform_config";
 
@@ -209,6 +237,8 @@ export const endpoints = {
     modelApi: modelApi.url,
     dataApi: dataApi.url,
     ui: ui.url,
+    prometheus: prometheus.url,
+    grafana: grafana.url,
 };
 export const portForwards = {
     postgres: portForward(postgres.serviceName, POSTGRES_PORT, POSTGRES_PORT),
@@ -219,10 +249,13 @@ export const portForwards = {
     modelApi: portForward(modelApi.serviceName, MODEL_API_PORT, MODEL_API_PORT),
     dataApi: portForward(dataApi.serviceName, 8000, DATA_API_SERVICE_PORT),
     ui: portForward(ui.serviceName, UI_PORT, UI_PORT),
+    prometheus: portForward(prometheus.serviceName, PROMETHEUS_PORT, PROMETHEUS_PORT),
+    grafana: portForward(grafana.serviceName, GRAFANA_PORT, GRAFANA_PORT),
 };
 // Shown only with `pulumi stack output --show-secrets`.
 export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },
     postgresSuperuser: { user: "postgres", password: secrets.value("postgres-superuser", "password") },
     airflowAdmin: { user: config.airflow.adminUser, password: secrets.value("airflow-credentials", "admin-password") },
+    grafanaAdmin: { user: config.grafana.adminUser, password: secrets.value("grafana-credentials", "admin-password") },
 };

@@ -5,6 +5,8 @@ import { minioSchema } from "./minio";
 import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
+import { grafanaSchema } from "./grafana";
+import { prometheusSchema } from "./prometheus";
 import { redisSchema } from "./redis";
 import { dataApiSchema, modelApiSchema, uiSchema } from "./services";
 
@@ -26,6 +28,8 @@ export const configSchema = z.strictObject({
     modelApi: modelApiSchema,
     dataApi: dataApiSchema,
     ui: uiSchema,
+    prometheus: prometheusSchema,
+    grafana: grafanaSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().

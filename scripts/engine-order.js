@@ -52,6 +52,7 @@ const edges = [
     ["Deployment/model-api", ["Deployment/mlflow", "Job/postgres-setup"]],
     ["Deployment/data-api", ["Job/postgres-setup"]],
     ["Deployment/ui", ["Deployment/model-api", "Deployment/mlflow", "Deployment/data-api"]],
+    ["Deployment/grafana", ["StatefulSet/prometheus"]],
 ];
 let problems = 0;
 for (const [waiter, deps] of edges) {

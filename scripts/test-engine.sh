@@ -130,7 +130,7 @@ if "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy.log" 2
 else
   fail "pulumi destroy"; tail -40 "$WORK/destroy.log"
 fi
-left=$(kubectl get all,pvc,secrets,configmaps,jobs -A -l app.kubernetes.io/part-of=mlops-platform -o name 2>/dev/null || true)
+left=$(kubectl get all,pvc,secrets,configmaps,jobs,serviceaccounts,clusterroles,clusterrolebindings -A -l app.kubernetes.io/part-of=mlops-platform -o name 2>/dev/null || true)
 if [ -z "$left" ] && ! kubectl get ns mlops >/dev/null 2>&1; then
   ok "nothing of ours is left in the API server (namespace mlops gone, no labelled objects)"
 else

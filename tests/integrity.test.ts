@@ -35,6 +35,7 @@ describe("the whole program", () => {
         expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
             "airflow-auth",
             "airflow-credentials",
+            "grafana-credentials",
             "minio-credentials",
             "postgres-roles",
             "postgres-superuser",

@@ -19,6 +19,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "minio-credentials-root-user": ["username", 12],
             "minio-credentials-root-password": ["alphanumeric", 32],
             "airflow-credentials-admin-password": ["alphanumeric", 32],
+            "grafana-credentials-admin-password": ["alphanumeric", 32],
             // Raw bytes: the Fernet key (32 bytes, as Fernet requires) and the signing secrets.
             "airflow-credentials-fernet-key": ["base64url", 32],
             "airflow-credentials-jwt-secret": ["hex", 32],
