@@ -53,7 +53,8 @@ took "MinIO build (cached after the first)" "$t"
 t=$(date +%s)
 [ -x node_modules/.bin/tsc ] || npm ci --no-audit --no-fund
 npm run --silent build -w services/data-api
-took "data API build" "$t"
+npm run --silent build -w services/model-api
+took "data API + model API build" "$t"
 
 t=$(date +%s)
 echo "=== end-to-end loop"

@@ -197,3 +197,63 @@ def test_production_onnx_matches_its_sklearn_model(loop):
           f"legacy payload prices {onnx_price[-2:].round(0).tolist()}")
     assert rel.max() <= 1e-4
     assert np.all(onnx_price[-2:] > 10_000)
+
+
+def test_model_api_serves_the_promoted_version_with_sklearn_prices(loop):
+    """services/model-api, started against this MLflow, resolves `production`, downloads the
+    ONNX model through the artifact proxy and answers /predict with the sklearn model's prices."""
+    import mlflow
+    import mlflow.sklearn
+    import pandas as pd
+
+    from include.registry import production_version
+    from tests.support.platform import wait_http
+    from tests.support.servers import free_port
+
+    plat, _ = loop
+    server_js = Path(__file__).resolve().parents[3] / "services" / "model-api" / "dist" / "src" / "server.js"
+    assert server_js.is_file(), f"{server_js} missing: build it (npm run build -w services/model-api)"
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "MLFLOW_TRACKING_URI": plat.urls["mlflow"],
+           "MODEL_POLL_INTERVAL_SECONDS": "0",
+           "DATABASE_URL": plat.postgres.url("mlops", user="mlops", password=plat.passwords["mlops"])}
+    proc, log = plat.start("model-api", ["node", str(server_js)], env, cwd=server_js.parents[2])
+    wait_http(f"http://127.0.0.1:{port}/ready", "model API", proc, log, timeout=180)
+    base = f"http://127.0.0.1:{port}"
+
+    version = production_version("realtor-price")
+    served = requests.get(f"{base}/model", timeout=10).json()
+    assert str(served["version"]) == str(version), served
+
+    run_id = mlflow_get(plat, "model-versions/get", name="realtor-price", version=version)["model_version"]["run_id"]
+    experiment_id = mlflow_get(plat, "runs/get", run_id=run_id)["run"]["info"]["experiment_id"]
+    logged = [m for m in mlflow.search_logged_models(experiment_ids=[experiment_id],
+                                                     filter_string=f"source_run_id = '{run_id}'", output_format="list")
+              if m.name == "sklearn-model"]
+    sk = mlflow.sklearn.load_model(logged[0].model_uri)
+
+    # The old FastAPI payloads as users send them, plus held-out rows with every field present.
+    with db.connect(plat.db_params()) as conn:
+        test = read_clean(conn, split="test")
+    fields = ["brokered_by", "status", "bed", "bath", "acre_lot", "street", "city", "state", "zip_code",
+              "house_size", "prev_sold_date"]
+    rows = test.dropna(subset=fields).head(50)
+    payloads = list(LEGACY) + [
+        {f: (v.isoformat() if hasattr(v, "isoformat") else (v.item() if hasattr(v, "item") else v))
+         for f, v in row.items() if f in fields}
+        for _, row in rows.iterrows()
+    ]
+    response = requests.post(f"{base}/predict", json={"instances": payloads}, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert str(body["model"]["version"]) == str(version)
+    api_prices = np.array(body["prices"], dtype=float)
+
+    from include.registry import load_onnx_version
+    spec = load_onnx_version("realtor-price", version).spec
+    legacy = [clean_listing({**p, "price": 1}, date.today())[0] for p in LEGACY]
+    frame = pd.concat([pd.DataFrame(legacy), rows], ignore_index=True)
+    sk_prices = np.expm1(sk.predict(model.features_frame(frame, spec)))
+    rel = np.abs(api_prices - sk_prices) / sk_prices
+    print(f"model API v{version}: {len(payloads)} rows, max relative API-vs-sklearn difference {rel.max():.2e}")
+    assert rel.max() <= 1e-4
