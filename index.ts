@@ -9,6 +9,7 @@ import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
 import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
 import { Grafana, GRAFANA_PORT, readDashboards } from "./components/grafana";
+import { PlatformImages } from "./components/images";
 import { Prometheus, PROMETHEUS_PORT, readRuleFiles } from "./components/prometheus";
 import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { ModelApi, MODEL_API_PORT } from "./components/model-api";
@@ -38,6 +39,20 @@ const ns = namespace.metadata.name;
 const opts = { providers: { kubernetes: provider } };
 
 const DATABASES = ["airflow", "mlflow", "mlops"] as const;
+
+// Built from the repository's Dockerfiles when images.build is on; otherwise the references.
+const images = new PlatformImages("images", {
+    config: config.images,
+    context: __dirname,
+    registryPassword: secretConfig.registryPassword,
+    images: {
+        mlflow: { ref: config.mlflow.image, dockerfile: "services/mlflow/Dockerfile" },
+        airflow: { ref: config.airflow.image, dockerfile: "services/airflow/Dockerfile" },
+        "model-api": { ref: config.modelApi.image, dockerfile: "services/model-api/Dockerfile" },
+        "data-api": { ref: config.dataApi.image, dockerfile: "services/data-api/Dockerfile" },
+        ui: { ref: config.ui.image, dockerfile: "services/ui/Dockerfile" },
+    },
+});
 
 const secrets = new PlatformSecrets(
     "credentials",
@@ -111,6 +126,7 @@ const mlflow = new Mlflow(
     {
         namespace: ns,
         config: config.mlflow,
+        image: images.ref("mlflow"),
         database: postgres.databases.mlflow!,
         s3Endpoint: minio.endpoint,
         bucket: minio.buckets.mlflow!,
@@ -128,6 +144,7 @@ const modelApi = new ModelApi(
     {
         namespace: ns,
         config: config.modelApi,
+        image: images.ref("model-api"),
         mlflowTrackingUri: mlflow.trackingUri,
         database: postgres.databases.mlops!,
         credentialsChecksum: mlopsCredentials,
@@ -137,13 +154,13 @@ const modelApi = new ModelApi(
 
 const dataApi = new DataApi(
     "data-api",
-    { namespace: ns, config: config.dataApi, database: postgres.databases.mlops!, credentialsChecksum: mlopsCredentials },
+    { namespace: ns, config: config.dataApi, image: images.ref("data-api"), database: postgres.databases.mlops!, credentialsChecksum: mlopsCredentials },
     opts,
 );
 
 const ui = new Ui(
     "ui",
-    { namespace: ns, config: config.ui, modelApiUrl: modelApi.url, mlflowUrl: mlflow.trackingUri, dataApiUrl: dataApi.url },
+    { namespace: ns, config: config.ui, image: images.ref("ui"), modelApiUrl: modelApi.url, mlflowUrl: mlflow.trackingUri, dataApiUrl: dataApi.url },
     opts,
 );
 
@@ -196,6 +213,7 @@ const airflow = new Airflow(
     {
         namespace: ns,
         config: config.airflow,
+        image: images.ref("airflow"),
         database: postgres.databases.airflow!,
         pipelineDatabase: postgres.databases.mlops!,
         redis: { host: redis.host, port: REDIS_PORT, password: redis.password },

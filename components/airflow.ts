@@ -11,6 +11,11 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 export interface AirflowArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: AirflowConfig;
+    /**
+     * The image to run; pass PlatformImages' reference so pods wait for the build.
+     * @default config.image
+     */
+    readonly image?: pulumi.Input<string>;
     /** Airflow's metadata database (resolves after the Postgres setup Job). */
     readonly database: DatabaseConnection;
     /** The pipeline's `mlops` database, exposed to DAGs as connection `mlops_db`. */
@@ -262,7 +267,7 @@ export class Airflow extends pulumi.ComponentResource {
                             containers: [
                                 container({
                                     name: "migrate",
-                                    image: config.image,
+                                    image: args.image ?? config.image,
                                     resources: config.migrateJob.resources,
                                     command: ["airflow", "db", "migrate"],
                                     env,
@@ -305,7 +310,7 @@ export class Airflow extends pulumi.ComponentResource {
                                 containers: [
                                     container({
                                         name: process,
-                                        image: config.image,
+                                        image: args.image ?? config.image,
                                         resources: resourcesOf[process],
                                         ...spec,
                                         env,

@@ -7,6 +7,11 @@ import { plainEnv, secretEnv } from "./shared";
 export interface DataApiArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: DataApiConfig;
+    /**
+     * The image to run; pass PlatformImages' reference so pods wait for the build.
+     * @default config.image
+     */
+    readonly image?: pulumi.Input<string>;
     /** The `mlops` database, for batch counters when `config.state` is `postgres`. */
     readonly database: DatabaseConnection;
     readonly credentialsChecksum: pulumi.Input<string>;
@@ -39,6 +44,7 @@ export class DataApi extends HttpServiceComponent {
                 name,
                 namespace: args.namespace,
                 image: config.image,
+                imageRef: args.image,
                 replicas: config.replicas,
                 resources: config.resources,
                 runAs: { user: 1000, group: 1000 },

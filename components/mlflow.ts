@@ -7,6 +7,11 @@ import { container, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, S
 export interface MlflowArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: MlflowConfig;
+    /**
+     * The image to run; pass PlatformImages' reference so pods wait for the build.
+     * @default config.image
+     */
+    readonly image?: pulumi.Input<string>;
     /** The `mlflow` database (its host resolves after the Postgres setup Job). */
     readonly database: DatabaseConnection;
     /** S3 endpoint of MinIO (resolves after the bucket Job). */
@@ -108,7 +113,7 @@ export class Mlflow extends pulumi.ComponentResource {
                             containers: [
                                 container({
                                     name: "db-upgrade",
-                                    image: config.image,
+                                    image: args.image ?? config.image,
                                     resources: config.jobResources,
                                     command: upgradeCommand(),
                                     env: dbEnv,
@@ -150,7 +155,7 @@ export class Mlflow extends pulumi.ComponentResource {
                             containers: [
                                 container({
                                     name: "mlflow",
-                                    image: config.image,
+                                    image: args.image ?? config.image,
                                     resources: config.resources,
                                     command: ["mlflow"],
                                     args: argsOut,

@@ -7,6 +7,11 @@ import { plainEnv, secretEnv } from "./shared";
 export interface ModelApiArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: ModelApiConfig;
+    /**
+     * The image to run; pass PlatformImages' reference so pods wait for the build.
+     * @default config.image
+     */
+    readonly image?: pulumi.Input<string>;
     /** MLflow's in-cluster tracking URI (resolves once MLflow is Ready). */
     readonly mlflowTrackingUri: pulumi.Input<string>;
     /** The `mlops` database, for the inference log (`mlops.serving.inference_log`). */
@@ -29,6 +34,7 @@ export class ModelApi extends HttpServiceComponent {
                 name,
                 namespace: args.namespace,
                 image: config.image,
+                imageRef: args.image,
                 replicas: config.replicas,
                 resources: config.resources,
                 runAs: { user: 1000, group: 1000 },

@@ -6,6 +6,11 @@ import { plainEnv } from "./shared";
 export interface UiArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: UiConfig;
+    /**
+     * The image to run; pass PlatformImages' reference so pods wait for the build.
+     * @default config.image
+     */
+    readonly image?: pulumi.Input<string>;
     /** Upstreams the UI server proxies, so the browser needs one origin. */
     readonly modelApiUrl: pulumi.Input<string>;
     readonly mlflowUrl: pulumi.Input<string>;
@@ -25,6 +30,7 @@ export class Ui extends HttpServiceComponent {
                 name,
                 namespace: args.namespace,
                 image: config.image,
+                imageRef: args.image,
                 replicas: config.replicas,
                 resources: config.resources,
                 runAs: { user: 1000, group: 1000 },

@@ -6,6 +6,7 @@ import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
 import { grafanaSchema } from "./grafana";
+import { imagesSchema } from "./images";
 import { prometheusSchema } from "./prometheus";
 import { redisSchema } from "./redis";
 import { dataApiSchema, modelApiSchema, uiSchema } from "./services";
@@ -30,18 +31,22 @@ export const configSchema = z.strictObject({
     ui: uiSchema,
     prometheus: prometheusSchema,
     grafana: grafanaSchema,
+    images: imagesSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().
      */
     gitSyncPassword: z.string().min(1, "must not be empty").optional(),
+    /** Password for `images.registry` (`pulumi config set --secret registryPassword ...`). */
+    registryPassword: z.string().min(1, "must not be empty").optional(),
 });
 
-export type PlatformConfig = Readonly<Omit<z.infer<typeof configSchema>, "gitSyncPassword">>;
+export type PlatformConfig = Readonly<Omit<z.infer<typeof configSchema>, "gitSyncPassword" | "registryPassword">>;
 
 /** Secret settings, as Pulumi secrets so they never reach logs or state in plain text. */
 export interface PlatformSecretsConfig {
     readonly gitSyncPassword?: pulumi.Output<string>;
+    readonly registryPassword?: pulumi.Output<string>;
 }
 
 /** Raised when stack config is invalid; `problems` lists one line per bad field. */
@@ -106,7 +111,7 @@ export function parseConfig(raw: Readonly<Record<string, string>>, project: stri
     if (!result.success) {
         throw new ConfigError(result.error.issues.flatMap(formatIssue));
     }
-    const { gitSyncPassword: _secret, ...plain } = result.data;
+    const { gitSyncPassword: _git, registryPassword: _registry, ...plain } = result.data;
     return deepFreeze(plain);
 }
 
@@ -117,8 +122,8 @@ export function loadConfig(): PlatformConfig {
 
 /** The secret settings (validated by loadConfig), wrapped as Pulumi secrets. */
 export function loadSecrets(): PlatformSecretsConfig {
-    const password = new pulumi.Config().getSecret("gitSyncPassword");
-    return { gitSyncPassword: password };
+    const config = new pulumi.Config();
+    return { gitSyncPassword: config.getSecret("gitSyncPassword"), registryPassword: config.getSecret("registryPassword") };
 }
 
 function deepFreeze<T>(value: T): T {

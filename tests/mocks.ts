@@ -140,6 +140,9 @@ const mocks: pulumi.runtime.Mocks = {
             generatedValues.set(args.name, value);
             return { id: args.name, state: { ...inputs, value } };
         }
+        if (args.type === "docker:index/image:Image") {
+            return { id: inputs.imageName, state: { ...inputs, repoDigest: `${inputs.imageName.split(":")[0]}@sha256:${"0".repeat(64)}` } };
+        }
         if (args.type.startsWith("kubernetes:")) {
             const metadata = { ...(inputs.metadata ?? {}) };
             if (!metadata.name) {

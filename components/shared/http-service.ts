@@ -12,7 +12,10 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 export interface HttpServiceSpec {
     readonly name: string;
     readonly namespace: pulumi.Input<string>;
+    /** The configured (pinned) reference; its tag becomes the version label. */
     readonly image: string;
+    /** What the pods run, when it differs from `image` (e.g. a built image whose reference depends on the build). */
+    readonly imageRef?: pulumi.Input<string>;
     readonly replicas: number;
     readonly resources: Resources;
     readonly runAs: RunAs;
@@ -58,7 +61,7 @@ export function httpService(spec: HttpServiceSpec): { deployment: k8s.apps.v1.De
                         containers: [
                             container({
                                 name: spec.name,
-                                image: spec.image,
+                                image: spec.imageRef ?? spec.image,
                                 resources: spec.resources,
                                 // Our Node services write nothing outside their declared volumes.
                                 readOnlyRootFilesystem: true,

@@ -26,7 +26,7 @@ export function plainEnv(name: string, value: pulumi.Input<string>): EnvVar {
 }
 
 export interface ContainerArgs extends Omit<Container, "resources" | "securityContext" | "image"> {
-    readonly image: string;
+    readonly image: pulumi.Input<string>;
     readonly resources: Resources;
     /** @default false */
     readonly readOnlyRootFilesystem?: boolean;
