@@ -124,6 +124,31 @@ else
 fi
 phase_end
 
+phase_start "protectData: destroy keeps the data, up re-attaches it"
+pvcs() { kubectl -n mlops get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.spec.volumeName}{"\n"}{end}' | sort; }
+"${PULUMI[@]}" config set protectData true --stack ci
+if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-protect.log" 2>&1 \
+   && before="$(pvcs)" \
+   && "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy-protect.log" 2>&1; then
+  if kubectl get ns mlops >/dev/null 2>&1 && [ "$(kubectl -n mlops get pvc -o name | wc -l)" -eq "$(echo "$before" | wc -l)" ] \
+     && [ -z "$(kubectl -n mlops get deploy,sts -o name)" ]; then
+    ok "destroy with protectData removed the workloads and kept the namespace and $(echo "$before" | wc -l) PVCs"
+  else
+    fail "destroy with protectData did not keep exactly the namespace and PVCs"
+  fi
+  if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-readopt.log" 2>&1 && [ "$(pvcs)" = "$before" ]; then
+    ok "the next up adopted the retained namespace and re-attached the same volumes"
+  else
+    fail "up after a protected destroy"; tail -30 "$WORK/up-readopt.log"
+  fi
+else
+  fail "up/destroy with protectData"; tail -30 "$WORK/up-protect.log" "$WORK/destroy-protect.log" 2>/dev/null
+fi
+# Back to the default, so the final destroy removes everything.
+"${PULUMI[@]}" config set protectData false --stack ci
+"${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-unprotect.log" 2>&1 || { fail "up with protectData false"; tail -30 "$WORK/up-unprotect.log"; }
+phase_end
+
 phase_start "pulumi destroy"
 if "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
   ok "pulumi destroy succeeded: $(grep -E '[0-9]+ deleted' "$WORK/destroy.log" | xargs)"
