@@ -18,6 +18,7 @@ import { Minio, MINIO_API_PORT, MINIO_CONSOLE_PORT } from "./components/minio";
 import { PlatformSecrets } from "./components/platform-secrets";
 import { Postgres, POSTGRES_PORT } from "./components/postgres";
 import { Redis, REDIS_PORT } from "./components/redis";
+import { readMapping, StatsdExporter } from "./components/statsd-exporter";
 import { namespaceLabels } from "./components/shared";
 
 const config = loadConfig();
@@ -176,6 +177,13 @@ const prometheus = new Prometheus(
     opts,
 );
 
+// Airflow's StatsD metrics (DAG runs, tasks, the train DAG's gauge) reach Prometheus through it.
+const statsdExporter = new StatsdExporter(
+    "statsd-exporter",
+    { namespace: ns, config: config.statsdExporter, mapping: readMapping(path.join(__dirname, "config", "monitoring", "statsd", "mapping.yml")) },
+    opts,
+);
+
 const grafana = new Grafana(
     "grafana",
     {
@@ -237,6 +245,7 @@ const airflow = new Airflow(
         credentialsChecksum: pulumi
             .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials")])
             .apply((cs) => cs.join(",")),
+        statsd: { host: statsdExporter.host, port: statsdExporter.port },
     },
     opts,
 );

@@ -36,6 +36,8 @@ export interface AirflowArgs {
     readonly gitPassword?: SecretKeyRef;
     /** Rolls every Airflow pod when a credential it reads rotates. */
     readonly credentialsChecksum: pulumi.Input<string>;
+    /** Where every Airflow process sends its StatsD metrics (the statsd exporter); off when unset. */
+    readonly statsd?: { readonly host: pulumi.Input<string>; readonly port: number };
 }
 
 export const AIRFLOW_API_PORT = 8080;
@@ -71,6 +73,25 @@ export interface AirflowEnvArgs {
     readonly keys: AirflowArgs["keys"];
     readonly logs: { readonly s3Endpoint: string; readonly bucket: string; readonly accessKey: SecretKeyRef; readonly secretKey: SecretKeyRef };
     readonly pipelineEnv: Readonly<Record<string, string>>;
+    readonly statsd?: { readonly host: string; readonly port: number };
+}
+
+/**
+ * Airflow's metrics over StatsD, in the form the statsd exporter maps without guessing:
+ * modern metric names only (`dagrun.duration.failed`, not `dagrun.duration.failed.<dag_id>`)
+ * with their variables as InfluxDB-style tags, which the exporter turns into labels.
+ * run_id and job_id stay out of the tags (Airflow's default), or every run would be a series.
+ */
+export function statsdEnv(statsd: { readonly host: string; readonly port: number }): EnvVar[] {
+    return [
+        plainEnv("AIRFLOW__METRICS__STATSD_ON", "True"),
+        plainEnv("AIRFLOW__METRICS__STATSD_HOST", statsd.host),
+        plainEnv("AIRFLOW__METRICS__STATSD_PORT", String(statsd.port)),
+        plainEnv("AIRFLOW__METRICS__STATSD_PREFIX", "airflow"),
+        plainEnv("AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED", "True"),
+        plainEnv("AIRFLOW__METRICS__STATSD_DISABLED_TAGS", "job_id,run_id"),
+        plainEnv("AIRFLOW__METRICS__LEGACY_NAMES_ON", "False"),
+    ];
 }
 
 /**
@@ -120,6 +141,7 @@ export function airflowEnv(a: AirflowEnvArgs): EnvVar[] {
         plainEnv("AIRFLOW_CONN_MLOPS_DB", `postgresql://${a.pipelineDb.user}:$(MLOPS_DB_PASSWORD)@${a.pipelineDb.host}:${a.pipelineDb.port}/${a.pipelineDb.database}`),
         plainEnv("AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "True"),
         plainEnv("AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", String(SCHEDULER_HEALTH_PORT)),
+        ...(a.statsd ? statsdEnv(a.statsd) : []),
         ...Object.entries(a.pipelineEnv)
             .sort(([x], [y]) => x.localeCompare(y))
             .map(([name, value]) => plainEnv(name, value)),
@@ -222,10 +244,11 @@ export class Airflow extends pulumi.ComponentResource {
                 s3Endpoint: args.logs.s3Endpoint,
                 bucket: args.logs.bucket,
                 pipelineEnv: pulumi.output(args.pipelineEnv),
+                statsdHost: args.statsd?.host ?? "",
             })
             .apply((raw) => {
                 // pulumi.all() cannot type a record of mixed inputs; every field here is a string.
-                const v = raw as unknown as Record<"namespace" | "dbHost" | "dbName" | "dbUser" | "pHost" | "pName" | "pUser" | "redisHost" | "s3Endpoint" | "bucket", string> & {
+                const v = raw as unknown as Record<"namespace" | "dbHost" | "dbName" | "dbUser" | "pHost" | "pName" | "pUser" | "redisHost" | "s3Endpoint" | "bucket" | "statsdHost", string> & {
                     pipelineEnv: Record<string, string>;
                 };
                 return airflowEnv({
@@ -240,6 +263,7 @@ export class Airflow extends pulumi.ComponentResource {
                     keys: args.keys,
                     logs: { s3Endpoint: v.s3Endpoint, bucket: v.bucket, accessKey: args.logs.accessKey, secretKey: args.logs.secretKey },
                     pipelineEnv: v.pipelineEnv,
+                    statsd: args.statsd ? { host: v.statsdHost, port: args.statsd.port } : undefined,
                 });
             });
 

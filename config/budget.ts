@@ -34,4 +34,5 @@ export const ALLOCATIONS: Readonly<Record<string, Pick<Resources, "cpu" | "memor
     ui: { cpu: "50m", memory: "128Mi" },
     prometheus: { cpu: "100m", memory: "384Mi" },
     grafana: { cpu: "50m", memory: "128Mi" },
+    "statsd-exporter": { cpu: "10m", memory: "32Mi" },
 };

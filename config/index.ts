@@ -9,6 +9,7 @@ import { grafanaSchema } from "./grafana";
 import { imagesSchema } from "./images";
 import { prometheusSchema } from "./prometheus";
 import { redisSchema } from "./redis";
+import { statsdExporterSchema } from "./statsd-exporter";
 import { dataApiSchema, modelApiSchema, uiSchema } from "./services";
 
 export { parseCpu, parseMemory } from "./shared";
@@ -30,6 +31,7 @@ export const configSchema = z.strictObject({
     dataApi: dataApiSchema,
     ui: uiSchema,
     prometheus: prometheusSchema,
+    statsdExporter: statsdExporterSchema,
     grafana: grafanaSchema,
     images: imagesSchema,
     /**

@@ -32,6 +32,23 @@ def db_params() -> dict[str, Any]:
             "password": conn.password, "dbname": conn.schema, "connect_timeout": 10}
 
 
+# The train DAG's gauge: Unix time of the last training that produced an evaluated candidate.
+# The statsd exporter maps it to mlops_training_last_success_timestamp_seconds
+# (config/monitoring/statsd/mapping.yml); the "Last successful training" panel and the
+# TrainingPipelineStale alert read it.
+TRAINING_SUCCESS_METRIC = "mlops.training.last_success_timestamp"
+
+
+def report_training_success(dag_id: str) -> None:
+    """Record a finished training through Airflow's own StatsD client, which sends it to the
+    platform's statsd exporter (a no-op when `[metrics] statsd_on` is off)."""
+    import time
+
+    from airflow.sdk.observability import stats
+
+    stats.gauge(TRAINING_SUCCESS_METRIC, time.time(), tags={"dag_id": dag_id})
+
+
 def settings():
     from include.settings import load_settings
 

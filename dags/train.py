@@ -9,7 +9,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from mlops_common import DEFAULT_ARGS, RAW_LISTINGS, db_params, settings
+from mlops_common import DEFAULT_ARGS, RAW_LISTINGS, db_params, report_training_success, settings
 
 
 @dag(
@@ -51,7 +51,10 @@ def train():
     def promote(candidate: dict) -> dict:
         from include.steps import promote_step
 
-        return promote_step(db_params(), settings(), candidate)
+        result = promote_step(db_params(), settings(), candidate)
+        # Trained, registered and compared: monitoring's "last successful training".
+        report_training_success("train")
+        return result
 
     promote(train_and_register(decide(clean_new_rows())))
 

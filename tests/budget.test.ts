@@ -36,7 +36,7 @@ describe("the dev profile fits minikube at 3 CPUs / 6 GiB", () => {
     it("keeps every deployed app within its allocation", () => {
         const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
         const used = requestsByApp(objects);
-        expect([...used.keys()].sort()).toEqual(["airflow", "data-api", "grafana", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "ui"]);
+        expect([...used.keys()].sort()).toEqual(["airflow", "data-api", "grafana", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"]);
         for (const [app, req] of used) {
             const allocation = ALLOCATIONS[app];
             expect(allocation, `no allocation for '${app}' in config/budget.ts`).toBeDefined();

@@ -72,6 +72,22 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Airflow", () => {
         });
     });
 
+    it("sends every process's metrics to the statsd exporter: modern names, variables as InfluxDB tags, no run_id/job_id", () => {
+        for (const process of ["api-server", "scheduler", "dag-processor", "triggerer", "worker"]) {
+            const env = envOf(k8sObject(program.recorder, "Deployment", `airflow-${process}`).spec.template);
+            const metrics = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("AIRFLOW__METRICS__")).map(([name, v]: [string, any]) => [name, v.value]));
+            expect(metrics, process).toEqual({
+                AIRFLOW__METRICS__STATSD_ON: "True",
+                AIRFLOW__METRICS__STATSD_HOST: "statsd-exporter.mlops.svc.cluster.local",
+                AIRFLOW__METRICS__STATSD_PORT: "9125",
+                AIRFLOW__METRICS__STATSD_PREFIX: "airflow",
+                AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED: "True",
+                AIRFLOW__METRICS__STATSD_DISABLED_TAGS: "job_id,run_id",
+                AIRFLOW__METRICS__LEGACY_NAMES_ON: "False",
+            });
+        }
+    });
+
     it("creates the admin user from a generated password file (SimpleAuthManager)", () => {
         const env = envOf(k8sObject(program.recorder, "Deployment", "airflow-api-server").spec.template);
         expect(env["AIRFLOW__CORE__AUTH_MANAGER"].value).toBe("airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager");
@@ -166,6 +182,9 @@ describe("GIVEN the git DAG source", () => {
             }
         }
         expect(k8sObject(program.recorder, "Deployment", "af-git-worker").spec.replicas).toBe(3);
+        // No statsd exporter given: metrics stay off rather than pointing at a host that does not exist.
+        const env = envOf(k8sObject(program.recorder, "Deployment", "af-git-scheduler").spec.template);
+        expect(Object.keys(env).filter((name) => name.startsWith("AIRFLOW__METRICS__"))).toEqual([]);
     });
 
     it("rejects the git source without a repository, naming the field", async () => {

@@ -116,7 +116,7 @@ describe("GIVEN the default config, WHEN Grafana is created after a Prometheus, 
         const titles = (f: string) => JSON.parse(dashboards[f]!).panels.map((p: any) => p.title);
         // What issue 5 asks each dashboard to show.
         expect(titles("model-api.json")).toEqual(expect.arrayContaining(["Requests/s by route", "/predict latency quantiles", "Errors/s by status code", "Model version in service", "Predictions/s by model version"]));
-        expect(titles("data-pipeline.json")).toEqual(expect.arrayContaining(["Batches ingested", "Rows ingested", "Model in service (last promoted training)"]));
+        expect(titles("data-pipeline.json")).toEqual(expect.arrayContaining(["Batches ingested", "Rows ingested", "Last successful training", "Failed train DAG runs (24h)", "Model in service (last promoted training)"]));
     });
 
     it("runs the pinned image as uid 472 without a token, admin password from the generated Secret, probes on /api/health", () => {

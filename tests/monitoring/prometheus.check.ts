@@ -8,18 +8,27 @@
  * (MLflow unreachable); model-api-2 and data-api-1 are dead addresses; data-api-0 is real;
  * two more pods must be dropped by the relabelling (scrape annotation false, finished Job).
  *
+ * Airflow's side: the built statsd exporter runs with the component's flags and the mapping
+ * of config/monitoring/statsd; tests/monitoring/emit_airflow_metrics.py, in the Airflow venv
+ * with the env the Airflow component renders (statsdEnv), sends what a deployed scheduler and
+ * the train DAG's promote task send, through Airflow's own StatsD client. statsd-exporter-1 is
+ * a dead address.
+ *
  * Needs: MONITORING_MODEL_DIR (model.onnx + feature_spec.json), built dist/ of both services,
- * `prometheus` and `promtool` on PATH. MONITORING_PIDS: file to append child pids to (the
+ * `prometheus` and `promtool` on PATH, MONITORING_STATSD_EXPORTER (directory of the built
+ * statsd_exporter) and MONITORING_AIRFLOW_VENV. MONITORING_PIDS: file to append child pids to (the
  * shell's trap stops them if this process dies).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { statsdEnv } from "../../components/airflow";
 import { prometheusConfigFile, SCRAPE_JOB } from "../../components/prometheus";
+import { statsdExporterArgs } from "../../components/statsd-exporter";
 import { ROOT } from "../program";
 import { start, Started, waitForHttp } from "../support/processes";
 
@@ -91,6 +100,9 @@ function expandGrafanaVariables(expr: string): string {
 const procs: Started[] = [];
 let work: string;
 let promUrl: string;
+let emitted: { dag_runs: [string, string, number][]; backends: Record<string, string> };
+/** How a result series is named in EXPECTED: its pod, else its app, else its namespace (per-namespace alerts). */
+const seriesKey = (labels: Record<string, string>) => labels.pod ?? labels.app ?? labels.namespace;
 const ports: Record<string, number> = {};
 
 function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv): Started {
@@ -111,10 +123,13 @@ const rules = alertsFile.groups.flatMap((g) => g.rules);
 /** What each alert's expression must return against the processes above: the `pod` (or `app`) of each series. */
 const EXPECTED: Record<string, string[]> = {
     ModelApiDown: ["model-api-2"],
+    StatsdExporterDown: ["statsd-exporter-1"],
+    TrainingDagFailed: ["mlops"],
     ModelApiHighErrorRate: ["model-api-1"],
     ModelApiHighLatencyP99: [],
     ModelApiNoModelLoaded: ["model-api-1"],
     DataApiUnreachable: ["data-api-1"],
+    IngestStale: [],
     TrainingPipelineStale: [],
     PromotedModelNotServed: ["model-api-1"],
 };
@@ -129,7 +144,12 @@ beforeAll(async () => {
         throw new Error("MONITORING_MODEL_DIR must name a directory with model.onnx and feature_spec.json (run scripts/test.d/60-monitoring.sh)");
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mlops-monitoring-"));
-    for (const k of ["prometheus", "model0", "model1", "model2", "data0", "data1", "dropped", "mlflowDead"]) ports[k] = await freePort();
+    for (const k of ["prometheus", "model0", "model1", "model2", "data0", "data1", "dropped", "mlflowDead", "statsdWeb", "statsdUdp", "statsdDead"]) ports[k] = await freePort();
+    const statsdDir = process.env.MONITORING_STATSD_EXPORTER;
+    const airflowVenv = process.env.MONITORING_AIRFLOW_VENV;
+    if (!statsdDir || !fs.existsSync(path.join(statsdDir, "statsd_exporter")) || !airflowVenv || !fs.existsSync(path.join(airflowVenv, "bin/python"))) {
+        throw new Error("MONITORING_STATSD_EXPORTER and MONITORING_AIRFLOW_VENV must name the built statsd_exporter's directory and the Airflow venv (run scripts/test.d/60-monitoring.sh)");
+    }
 
     const node = process.execPath;
     const modelApi = path.join(ROOT, "services/model-api/dist/src/server.js");
@@ -147,6 +167,28 @@ beforeAll(async () => {
         DATA_API_BATCH_SIZE: "200", DATA_API_INTERVAL_SECONDS: "0", DATA_API_STATE_FILE: path.join(work, "data-api-state.json"), DATA_API_LOG_LEVEL: "warn",
     });
 
+    // The exporter with the component's own flags; only paths and listen addresses are local.
+    const local = (arg: string) =>
+        arg.startsWith("--statsd.mapping-config=") ? `--statsd.mapping-config=${path.join(MONITORING, "statsd/mapping.yml")}`
+        : arg.startsWith("--statsd.listen-udp=") ? `--statsd.listen-udp=127.0.0.1:${ports.statsdUdp}`
+        : arg.startsWith("--web.listen-address=") ? `--web.listen-address=127.0.0.1:${ports.statsdWeb}`
+        : arg;
+    const exporter = launch(path.join(statsdDir, "statsd_exporter"), statsdExporterArgs().map(local), { PATH: process.env.PATH, HOME: process.env.HOME });
+    await waitForHttp(`http://127.0.0.1:${ports.statsdWeb}/-/ready`, exporter);
+    // What a deployed Airflow sends, with the env the Airflow component renders.
+    const airflowHome = path.join(work, "airflow-home");
+    fs.mkdirSync(airflowHome);
+    const sent = spawnSync(path.join(airflowVenv, "bin/python"), [path.join(ROOT, "tests/monitoring/emit_airflow_metrics.py")], {
+        encoding: "utf8",
+        timeout: 120_000,
+        env: {
+            PATH: process.env.PATH, HOME: airflowHome, AIRFLOW_HOME: airflowHome, PYTHONPATH: path.join(ROOT, "dags"),
+            ...Object.fromEntries(statsdEnv({ host: "127.0.0.1", port: ports.statsdUdp! }).map((e) => [e.name, e.value as string])),
+        },
+    });
+    expect(sent.status, `emit_airflow_metrics.py: ${sent.stderr}`).toBe(0);
+    emitted = JSON.parse(sent.stdout.trim().split("\n").pop()!);
+
     // The component's own prometheus.yml with only the discovery block swapped for static
     // targets: Debian builds Prometheus without Kubernetes discovery, so promtool there cannot
     // parse kubernetes_sd_configs (the unit test asserts that block exactly).
@@ -161,16 +203,18 @@ beforeAll(async () => {
         { pod: "model-api-2", app: "model-api", port: ports.model2!, scrape: "true", phase: "Running" },
         { pod: "data-api-0", app: "data-api", port: ports.data0!, scrape: "true", phase: "Running" },
         { pod: "data-api-1", app: "data-api", port: ports.data1!, scrape: "true", phase: "Running" },
+        { pod: "statsd-exporter-0", app: "statsd-exporter", port: ports.statsdWeb!, scrape: "true", phase: "Running" },
+        { pod: "statsd-exporter-1", app: "statsd-exporter", port: ports.statsdDead!, scrape: "true", phase: "Running" },
         { pod: "model-api-unannotated", app: "model-api", port: ports.dropped!, scrape: "false", phase: "Running" },
         { pod: "ingest-job", app: "model-api", port: ports.dropped!, scrape: "true", phase: "Succeeded" },
     ];
     const job = (rendered.scrape_configs as any[])[0];
-    const local = {
+    const localConfig = {
         ...rendered,
         scrape_configs: [{ job_name: job.job_name, static_configs: pods.map(staticTarget), relabel_configs: job.relabel_configs }],
     };
     expect(job.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { names: ["mlops"] } }]);
-    fs.writeFileSync(path.join(work, "prometheus.yml"), JSON.stringify(local, null, 2));
+    fs.writeFileSync(path.join(work, "prometheus.yml"), JSON.stringify(localConfig, null, 2));
     execFileSync("promtool", ["check", "config", path.join(work, "prometheus.yml")], { stdio: "pipe" });
 
     promUrl = `http://127.0.0.1:${ports.prometheus}`;
@@ -185,6 +229,16 @@ beforeAll(async () => {
     await waitForHttp(`http://127.0.0.1:${ports.dropped}/ready`, dropped);
     await waitForHttp(`http://127.0.0.1:${ports.data0}/health`, data0);
     await waitForHttp(`${promUrl}/-/ready`, prom);
+    // Prometheus applies discovered targets in batches (every 5 s), so its first scrapes come a
+    // few seconds after /-/ready. Traffic before them would be invisible to rate() and increase().
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
+        const active = body.data.activeTargets as { health: string }[];
+        if (active.length === 7 && active.every((t) => t.health !== "unknown")) break;
+        if (Date.now() > deadline) throw new Error(`Prometheus has not scraped every target within 60 s: ${JSON.stringify(active)}`);
+        await sleep(250);
+    }
 
     // Real traffic, so the series exist: predictions (single, batch, invalid), 503s without a model, data batches.
     const post = (port: number, body: unknown) =>
@@ -213,7 +267,7 @@ describe("GIVEN a real Prometheus scraping the real services through the compone
         const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
         const active = body.data.activeTargets.map((t: any) => ({ ...t.labels, health: t.health, url: t.scrapeUrl }));
         const byPod = Object.fromEntries(active.map((t: any) => [t.pod, t]));
-        expect(Object.keys(byPod).sort()).toEqual(["data-api-0", "data-api-1", "model-api-0", "model-api-1", "model-api-2"]);
+        expect(Object.keys(byPod).sort()).toEqual(["data-api-0", "data-api-1", "model-api-0", "model-api-1", "model-api-2", "statsd-exporter-0", "statsd-exporter-1"]);
         expect(byPod["model-api-0"]).toEqual({
             app: "model-api", component: "server", namespace: "mlops", pod: "model-api-0", job: SCRAPE_JOB,
             instance: `127.0.0.1:${ports.model0}`, health: "up", url: `http://127.0.0.1:${ports.model0}/metrics`,
@@ -222,6 +276,24 @@ describe("GIVEN a real Prometheus scraping the real services through the compone
         expect(byPod["data-api-0"].health).toBe("up");
         expect(byPod["model-api-2"].health).toBe("down");
         expect(body.data.droppedTargets.length).toBe(2);
+    });
+
+    it("receives Airflow's own DAG run metrics and the train DAG's gauge through the statsd exporter, mapped to labelled series in seconds", async () => {
+        expect(emitted.backends).toEqual({ scheduler: "SafeStatsdLogger", task: "SafeStatsdLogger" });
+        const runs = await query("airflow_dagrun_duration_seconds_sum");
+        const got = runs.data!.result.map((s) => [s.metric.dag_id, s.metric.state, s.metric.run_type, s.metric.pod, Number(s.value[1])]).sort();
+        expect(got).toEqual([
+            ["ingest", "success", "scheduled", "statsd-exporter-0", 4],
+            ["train", "failed", "asset_triggered", "statsd-exporter-0", 12],
+            ["train", "success", "asset_triggered", "statsd-exporter-0", 95],
+        ]);
+        expect(emitted.dag_runs.map(([dag, state, seconds]) => [dag, state, seconds]).sort()).toEqual(got.map((g) => [g[0], g[1], g[4]]));
+        const gauge = await query("mlops_training_last_success_timestamp_seconds");
+        expect(gauge.data!.result.map((s) => s.metric.dag_id)).toEqual(["train"]);
+        expect(Math.abs(Date.now() / 1000 - Number(gauge.data!.result[0]!.value[1]))).toBeLessThan(300);
+        // run_id and job_id stay out of the labels, or every run would be a new series.
+        const labels = new Set((await query("{__name__=~\"airflow_.+\"}")).data!.result.flatMap((s) => Object.keys(s.metric)));
+        expect([...labels].filter((l) => l === "run_id" || l === "job_id")).toEqual([]);
     });
 
     it("loads every alert rule and evaluates each without error", async () => {
@@ -238,14 +310,14 @@ describe("GIVEN a real Prometheus scraping the real services through the compone
         it(`${rule.alert}: the expression returns exactly the series it should (${(EXPECTED[rule.alert] ?? []).join(", ") || "none"})`, async () => {
             const res = await query(rule.expr);
             expect(res.status, res.error).toBe("success");
-            const got = res.data!.result.map((s) => s.metric.pod ?? s.metric.app).sort();
+            const got = res.data!.result.map((s) => seriesKey(s.metric)).sort();
             expect(got).toEqual(EXPECTED[rule.alert]);
         });
     }
 
     it("has every alert that should be pending or firing (and no other) in Prometheus's own alert list", async () => {
         const body = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as any;
-        const got = body.data.alerts.map((a: any) => `${a.labels.alertname}/${a.labels.pod}`).sort();
+        const got = body.data.alerts.map((a: any) => `${a.labels.alertname}/${seriesKey(a.labels)}`).sort();
         const want = Object.entries(EXPECTED).flatMap(([alert, pods]) => pods.map((p) => `${alert}/${p}`)).sort();
         expect(got).toEqual(want);
     });
