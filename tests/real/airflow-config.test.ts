@@ -55,7 +55,10 @@ beforeAll(async () => {
         v
             .replace("postgres.mlops.svc.cluster.local:5432", `127.0.0.1:${pg.port}`)
             .replace("/opt/airflow/auth/", `${home}/auth/`)
-            .replace(/^\/opt\/airflow\/dags$/, `${home}/dags`),
+            .replace(/^\/opt\/airflow\/dags$/, `${home}/dags`)
+            // The exporter's Service name resolves only in the cluster; unresolvable, Airflow logs
+            // an error to stdout and falls back to no metrics. Nothing listens here: UDP is fire-and-forget.
+            .replace(/^statsd-exporter\.mlops\.svc\.cluster\.local$/, "127.0.0.1"),
     );
 }, 900_000);
 
