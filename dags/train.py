@@ -19,6 +19,8 @@ from mlops_common import DEFAULT_ARGS, RAW_LISTINGS, db_params, report_training_
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # The platform's loop runs as soon as it is deployed; other DAGs keep Airflow's default.
+    is_paused_upon_creation=False,
     default_args=DEFAULT_ARGS,
     tags=["mlops", "train"],
 )

@@ -43,6 +43,20 @@ def test_train_tasks_edges_schedule_and_retries(dagbag):
 
 
 @pytest.mark.parametrize("dag_id", ["ingest", "train"])
+def test_starts_unpaused(dagbag, dag_id):
+    # `pulumi up` is the whole install: nobody has to unpause the loop in the UI.
+    assert dagbag.dags[dag_id].is_paused_upon_creation is False
+
+
+def test_promote_reports_the_training_to_monitoring():
+    # The gauge behind "Last successful training" and TrainingPipelineStale, sent after promote_step.
+    tree = ast.parse((DAGS / "train.py").read_text())
+    promote = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "promote")
+    calls = [n.func.id for n in ast.walk(promote) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert calls.index("report_training_success") > calls.index("promote_step")
+
+
+@pytest.mark.parametrize("dag_id", ["ingest", "train"])
 def test_every_task_retries(dagbag, dag_id):
     for task in dagbag.dags[dag_id].tasks:
         assert task.retries == 2, task.task_id
