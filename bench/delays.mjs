@@ -23,6 +23,7 @@ export const DELAYS = [
     { name: "ui", component: "server", stage: "ready", seconds: 5, wave: null },
     { name: "prometheus", component: "server", stage: "ready", seconds: 12, wave: null },
     { name: "grafana", component: "server", stage: "ready", seconds: 30, wave: null },
+    { name: "statsd-exporter", component: "server", stage: "ready", seconds: 5, wave: null },
     // model-api is deployed with skipAwait (not Ready before the first promoted model), so
     // `pulumi up` does not wait for it; it keeps kwok's instant stage and costs 0.
 ];

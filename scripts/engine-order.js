@@ -47,7 +47,7 @@ const edges = [
     ["Job/minio-buckets", ["StatefulSet/minio", "Service/minio"]],
     ["Job/mlflow-db-upgrade", ["Job/postgres-setup"]],
     ["Deployment/mlflow", ["Job/mlflow-db-upgrade", "Job/postgres-setup", "Job/minio-buckets"]],
-    ["Job/airflow-migrate", ["Job/postgres-setup", "StatefulSet/redis", "Job/minio-buckets", "Deployment/mlflow"]],
+    ["Job/airflow-migrate", ["Job/postgres-setup", "StatefulSet/redis", "Job/minio-buckets", "Deployment/mlflow", "Deployment/statsd-exporter"]],
     ...["api-server", "scheduler", "dag-processor", "triggerer", "worker"].map((p) => [`Deployment/airflow-${p}`, ["Job/airflow-migrate"]]),
     ["Deployment/model-api", ["Deployment/mlflow", "Job/postgres-setup"]],
     ["Deployment/data-api", ["Job/postgres-setup"]],
