@@ -10,6 +10,7 @@ import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
 import { Grafana, GRAFANA_PORT, readDashboards } from "./components/grafana";
 import { PlatformImages } from "./components/images";
+import { ingressHost, ingressUrl, PlatformIngress } from "./components/ingress";
 import { Prometheus, PROMETHEUS_PORT, readRuleFiles } from "./components/prometheus";
 import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { ModelApi, MODEL_API_PORT } from "./components/model-api";
@@ -126,7 +127,8 @@ const mlflow = new Mlflow(
     "mlflow",
     {
         namespace: ns,
-        config: config.mlflow,
+        // Behind an Ingress, MLflow must accept its public host (it refuses unknown Host headers).
+        config: { ...config.mlflow, extraAllowedHosts: [...config.mlflow.extraAllowedHosts, ...[ingressHost(config.ingress, "mlflow")].filter((h) => h !== undefined)] },
         image: images.ref("mlflow"),
         database: postgres.databases.mlflow!,
         s3Endpoint: minio.endpoint,
@@ -193,6 +195,7 @@ const grafana = new Grafana(
         prometheusUrl: prometheus.url,
         prometheusScrapeInterval: config.prometheus.scrapeInterval,
         dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
+        rootUrl: ((host) => (host ? ingressUrl(config.ingress, host) : undefined))(ingressHost(config.ingress, "grafana")),
     },
     opts,
 );
@@ -250,6 +253,28 @@ const airflow = new Airflow(
     opts,
 );
 
+// Off in dev: the UIs are reached with the portForwards output.
+const ingress = config.ingress.enabled
+    ? new PlatformIngress(
+          "ingress",
+          {
+              namespace: ns,
+              config: config.ingress,
+              backends: {
+                  airflow: { serviceName: airflow.serviceName, port: AIRFLOW_API_PORT },
+                  mlflow: { serviceName: mlflow.serviceName, port: MLFLOW_PORT },
+                  minioConsole: { serviceName: minio.serviceName, port: MINIO_CONSOLE_PORT },
+                  // Not Ready before the first promoted model, like its Deployment.
+                  modelApi: { serviceName: modelApi.serviceName, port: MODEL_API_PORT, skipAwait: true },
+                  ui: { serviceName: ui.serviceName, port: UI_PORT },
+                  prometheus: { serviceName: prometheus.serviceName, port: PROMETHEUS_PORT },
+                  grafana: { serviceName: grafana.serviceName, port: GRAFANA_PORT },
+              },
+          },
+          opts,
+      )
+    : undefined;
+
 function portForward(service: pulumi.Input<string>, local: number, remote: number): pulumi.Output<string> {
     return pulumi.interpolate`kubectl -n ${ns} port-forward svc/${service} ${local}:${remote}`;
 }
@@ -279,6 +304,8 @@ export const portForwards = {
     prometheus: portForward(prometheus.serviceName, PROMETHEUS_PORT, PROMETHEUS_PORT),
     grafana: portForward(grafana.serviceName, GRAFANA_PORT, GRAFANA_PORT),
 };
+/** Public URL per UI when `ingress.enabled`: the hosts of `ingress.hosts`. */
+export const ingressUrls = ingress?.urls;
 // Shown only with `pulumi stack output --show-secrets`.
 export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },

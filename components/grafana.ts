@@ -22,6 +22,8 @@ export interface GrafanaArgs {
     readonly prometheusScrapeInterval?: string;
     /** Dashboards to provision, usually `readDashboards("config/monitoring/dashboards")`. */
     readonly dashboards: DashboardFiles;
+    /** The public URL when Grafana is behind an Ingress (`[server] root_url`: redirects and links). */
+    readonly rootUrl?: string;
 }
 
 export const GRAFANA_PORT = 3000;
@@ -182,6 +184,7 @@ export class Grafana extends pulumi.ComponentResource {
                                         plainEnv("GF_ANALYTICS_REPORTING_ENABLED", "false"),
                                         plainEnv("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
                                         plainEnv("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
+                                        ...(args.rootUrl ? [plainEnv("GF_SERVER_ROOT_URL", args.rootUrl)] : []),
                                     ],
                                     readinessProbe: httpProbe("readiness", "/api/health", "http"),
                                     livenessProbe: httpProbe("liveness", "/api/health", "http"),

@@ -7,6 +7,7 @@ import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
 import { grafanaSchema } from "./grafana";
 import { imagesSchema } from "./images";
+import { ingressSchema } from "./ingress";
 import { prometheusSchema } from "./prometheus";
 import { redisSchema } from "./redis";
 import { statsdExporterSchema } from "./statsd-exporter";
@@ -34,6 +35,7 @@ export const configSchema = z.strictObject({
     statsdExporter: statsdExporterSchema,
     grafana: grafanaSchema,
     images: imagesSchema,
+    ingress: ingressSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().
@@ -84,7 +86,8 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
         const expected = issue.expected === "int" ? "whole number" : issue.expected;
         return [`'${field}' must be a ${expected} (got ${describe(issue.input)})`];
     }
-    const got = "input" in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : "";
+    // A rule over a whole object (a refine) names the problem itself; echoing the object back would bury it.
+    const got = "input" in issue && issue.input !== undefined && (typeof issue.input !== "object" || issue.input === null) ? ` (got ${describe(issue.input)})` : "";
     return [`'${field}' ${issue.message}${got}`];
 }
 

@@ -82,6 +82,10 @@ describe("bad input is reported field by field", () => {
         ["unpinned image", { ...base, [`${P}:minio`]: JSON.stringify({ image: "quay.io/minio/minio" }) }, ["'minio.image' must be pinned to a tag or digest (got 'quay.io/minio/minio')"]],
         ["wrong type", { ...base, [`${P}:protectData`]: "maybe" }, ["'protectData' must be a boolean (got 'maybe')"]],
         ["bad namespace", { ...base, [`${P}:namespace`]: "My_NS" }, ["'namespace' must be a DNS-1123 label (lower case letters, digits, '-') (got 'My_NS')"]],
+        ["ingress on without a host", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true }) }, ["'ingress.hosts' needs at least one host when 'ingress.enabled' is true (one of airflow, mlflow, minioConsole, modelApi, ui, prometheus, grafana)"]],
+        ["ingress host that is not a DNS name", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { mlflow: "MLflow_Host" } }) }, ["'ingress.hosts.mlflow' must be a lower-case DNS name such as 'mlflow.example.com' (got 'MLflow_Host')"]],
+        ["ingress host for an unknown service", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { jupyter: "j.example.com", ui: "ui.example.com" } }) }, ["'ingress.hosts.jupyter' is not a known setting"]],
+        ["two services on one ingress host", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { ui: "mlops.example.com", grafana: "mlops.example.com" } }) }, ["'ingress.hosts' must give each service a host of its own"]],
         ["incomplete resources", { ...base, [`${P}:minio`]: JSON.stringify({ resources: { cpu: "1" } }) }, ["'minio.resources.memory' is required", "'minio.resources.memoryLimit' is required"]],
         [
             "several problems at once",

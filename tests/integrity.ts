@@ -292,6 +292,24 @@ export function checkIntegrity(objects: readonly K8sObject[]): string[] {
             }
         }
     }
+
+    // 7. Ingress backends are Services the program creates, on one of their ports.
+    for (const ing of objects.filter((o) => o.kind === "Ingress")) {
+        const backends = [ing.spec?.defaultBackend, ...(ing.spec?.rules ?? []).flatMap((r: any) => (r.http?.paths ?? []).map((p: any) => p.backend))].filter(Boolean);
+        for (const b of backends) {
+            const name = b.service?.name;
+            const svc = find("Service", ing.metadata.namespace, name);
+            if (!svc) {
+                problems.push(`${describeObject(ing)}: backend Service '${name}' is not a Service the program creates`);
+                continue;
+            }
+            const port = b.service.port ?? {};
+            const ports: any[] = svc.spec?.ports ?? [];
+            if (!ports.some((p) => (port.name !== undefined ? p.name === port.name : p.port === port.number) && (p.protocol ?? "TCP") === "TCP")) {
+                problems.push(`${describeObject(ing)}: backend port ${port.name ?? port.number} is not a TCP port of Service '${name}'`);
+            }
+        }
+    }
     return problems;
 }
 
