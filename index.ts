@@ -88,7 +88,6 @@ const postgres = new Postgres(
         superuserPassword: secrets.ref("postgres-superuser", "password"),
         databases: DATABASES.map((db) => ({ name: db, password: secrets.ref("postgres-roles", db) })),
         credentialsChecksum: secrets.checksum("postgres-roles"),
-        retainData: config.protectData,
     },
     opts,
 );
@@ -101,7 +100,6 @@ const redis = new Redis(
         storageClass: config.storageClass,
         password: secrets.ref("redis-credentials", "password"),
         credentialsChecksum: secrets.checksum("redis-credentials"),
-        retainData: config.protectData,
     },
     opts,
 );
@@ -116,7 +114,6 @@ const minio = new Minio(
         rootPassword: secrets.ref("minio-credentials", "root-password"),
         buckets: ["mlflow", "airflow-logs"],
         credentialsChecksum: secrets.checksum("minio-credentials"),
-        retainData: config.protectData,
     },
     opts,
 );
@@ -174,7 +171,6 @@ const prometheus = new Prometheus(
         config: config.prometheus,
         storageClass: config.storageClass,
         ruleFiles: readRuleFiles(path.join(__dirname, "config", "monitoring")),
-        retainData: config.protectData,
     },
     opts,
 );

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MinioConfig } from "../config/minio";
-import { container, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef } from "./shared";
 
 export interface MinioArgs {
     readonly namespace: pulumi.Input<string>;
@@ -14,11 +14,6 @@ export interface MinioArgs {
     readonly buckets: readonly string[];
     /** Changes when the root credentials rotate; rolls the server and re-runs the bucket Job. */
     readonly credentialsChecksum: pulumi.Input<string>;
-    /**
-     * Keep the PVC when the StatefulSet is deleted.
-     * @default false
-     */
-    readonly retainData?: boolean;
 }
 
 export const MINIO_API_PORT = 9000;
@@ -55,100 +50,59 @@ export class Minio extends pulumi.ComponentResource {
             throw new Error("'buckets' must list at least one bucket");
         }
         const serverLabels = { name: "minio", instance: name, component: "server", version: imageTag(config.image) };
-        const selector = selectorLabels(serverLabels);
         const ports = [
             { name: "api", port: MINIO_API_PORT, targetPort: "api" },
             { name: "console", port: MINIO_CONSOLE_PORT, targetPort: "console" },
         ];
 
-        const headless = new k8s.core.v1.Service(
-            `${name}-headless`,
-            {
-                metadata: { name: `${name}-headless`, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: { clusterIP: "None", selector, ports },
-            },
-            { parent: this },
-        );
-        const service = new k8s.core.v1.Service(
-            name,
-            {
-                metadata: {
-                    name,
-                    namespace: args.namespace,
-                    labels: labels(serverLabels),
-                    annotations: {
-                        "prometheus.io/scrape": "true",
-                        "prometheus.io/port": String(MINIO_API_PORT),
-                        "prometheus.io/path": "/minio/v2/metrics/cluster",
-                    },
-                },
-                spec: { type: "ClusterIP", selector, ports },
-            },
-            { parent: this },
-        );
-
         const credentials = [secretEnv("MINIO_ROOT_USER", args.rootUser), secretEnv("MINIO_ROOT_PASSWORD", args.rootPassword)];
-        this.statefulSet = new k8s.apps.v1.StatefulSet(
+        const store = dataStore(
             name,
             {
-                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: {
-                    serviceName: headless.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selector },
-                    persistentVolumeClaimRetentionPolicy: {
-                        whenDeleted: args.retainData ? "Retain" : "Delete",
-                        whenScaled: "Retain",
-                    },
-                    template: {
-                        metadata: {
-                            labels: labels(serverLabels),
-                            annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
-                        },
-                        spec: podSpec({
-                            runAs: RUN_AS,
-                            containers: [
-                                container({
-                                    name: "minio",
-                                    image: config.image,
-                                    resources: config.resources,
-                                    args: ["server", DATA_DIR, "--address", `:${MINIO_API_PORT}`, "--console-address", `:${MINIO_CONSOLE_PORT}`],
-                                    ports: [
-                                        { name: "api", containerPort: MINIO_API_PORT },
-                                        { name: "console", containerPort: MINIO_CONSOLE_PORT },
-                                    ],
-                                    env: [
-                                        ...credentials,
-                                        // Prometheus scrapes without a bearer token; metrics carry no object data.
-                                        plainEnv("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
-                                        // The uid has no home directory; MinIO keeps its certs dir under $HOME.
-                                        plainEnv("HOME", "/tmp"),
-                                    ],
-                                    readinessProbe: httpProbe("readiness", "/minio/health/ready", "api"),
-                                    livenessProbe: httpProbe("liveness", "/minio/health/live", "api"),
-                                    volumeMounts: [
-                                        { name: "data", mountPath: DATA_DIR },
-                                        { name: "tmp", mountPath: "/tmp" },
-                                    ],
-                                }),
-                            ],
-                            volumes: [{ name: "tmp", emptyDir: {} }],
-                        }),
-                    },
-                    volumeClaimTemplates: [
-                        {
-                            metadata: { name: "data", labels: labels(serverLabels) },
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                storageClassName: config.storage.storageClass ?? args.storageClass,
-                                resources: { requests: { storage: config.storage.size } },
-                            },
-                        },
-                    ],
+                namespace: args.namespace,
+                labels: serverLabels,
+                ports,
+                serviceAnnotations: {
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": String(MINIO_API_PORT),
+                    "prometheus.io/path": "/minio/v2/metrics/cluster",
                 },
+                podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                volume: { configPath: "minio.storage", size: config.storage.size, storageClass: config.storage.storageClass ?? args.storageClass },
+                podSpec: podSpec({
+                    runAs: RUN_AS,
+                    containers: [
+                        container({
+                            name: "minio",
+                            image: config.image,
+                            resources: config.resources,
+                            args: ["server", DATA_DIR, "--address", `:${MINIO_API_PORT}`, "--console-address", `:${MINIO_CONSOLE_PORT}`],
+                            ports: [
+                                { name: "api", containerPort: MINIO_API_PORT },
+                                { name: "console", containerPort: MINIO_CONSOLE_PORT },
+                            ],
+                            env: [
+                                ...credentials,
+                                // Prometheus scrapes without a bearer token; metrics carry no object data.
+                                plainEnv("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+                                // The uid has no home directory; MinIO keeps its certs dir under $HOME.
+                                plainEnv("HOME", "/tmp"),
+                            ],
+                            readinessProbe: httpProbe("readiness", "/minio/health/ready", "api"),
+                            livenessProbe: httpProbe("liveness", "/minio/health/live", "api"),
+                            volumeMounts: [
+                                { name: DATA_VOLUME, mountPath: DATA_DIR },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        }),
+                    ],
+                    volumes: [{ name: "tmp", emptyDir: {} }],
+                }),
             },
-            { parent: this },
+            this,
         );
+        this.statefulSet = store.statefulSet;
+        const service = store.service;
 
         const jobLabels = { name: "minio", instance: name, component: "buckets", version: imageTag(config.clientImage) };
         this.bucketJob = new k8s.batch.v1.Job(

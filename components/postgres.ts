@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresConfig } from "../config/postgres";
-import { container, execProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { container, DATA_VOLUME, dataStore, execProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef } from "./shared";
 
 /** One application database and the role that owns it. */
 export interface DatabaseSpec {
@@ -25,11 +25,6 @@ export interface PostgresArgs {
      * template so a rotation replaces (and so re-runs) the Job.
      */
     readonly credentialsChecksum: pulumi.Input<string>;
-    /**
-     * Keep the PVC when the StatefulSet is deleted.
-     * @default false
-     */
-    readonly retainData?: boolean;
 }
 
 /** Connection details of one database, for consumers. */
@@ -109,82 +104,46 @@ export class Postgres extends pulumi.ComponentResource {
         const { config } = args;
         const version = imageTag(config.image);
         const serverLabels = { name: "postgres", instance: name, component: "server", version };
-        const selector = selectorLabels(serverLabels);
-
-        const headless = new k8s.core.v1.Service(
-            `${name}-headless`,
-            {
-                metadata: { name: `${name}-headless`, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: { clusterIP: "None", selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }] },
-            },
-            { parent: this },
-        );
-
-        const service = new k8s.core.v1.Service(
-            name,
-            {
-                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: { type: "ClusterIP", selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }] },
-            },
-            { parent: this },
-        );
 
         const isReady = ["pg_isready", "-U", "postgres", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT)];
-        this.statefulSet = new k8s.apps.v1.StatefulSet(
+        const store = dataStore(
             name,
             {
-                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: {
-                    serviceName: headless.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selector },
-                    persistentVolumeClaimRetentionPolicy: {
-                        whenDeleted: args.retainData ? "Retain" : "Delete",
-                        whenScaled: "Retain",
-                    },
-                    template: {
-                        metadata: { labels: labels(serverLabels) },
-                        spec: podSpec({
-                            runAs: RUN_AS,
-                            terminationGracePeriodSeconds: 60,
-                            containers: [
-                                container({
-                                    name: "postgres",
-                                    image: config.image,
-                                    resources: config.resources,
-                                    ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
-                                    env: [
-                                        plainEnv("POSTGRES_USER", "postgres"),
-                                        secretEnv("POSTGRES_PASSWORD", args.superuserPassword),
-                                        // A subdirectory, so initdb never meets the volume's lost+found.
-                                        plainEnv("PGDATA", `${DATA_DIR}/pgdata`),
-                                    ],
-                                    readinessProbe: execProbe("readiness", isReady),
-                                    livenessProbe: execProbe("liveness", isReady),
-                                    volumeMounts: [
-                                        { name: "data", mountPath: DATA_DIR },
-                                        { name: "shm", mountPath: "/dev/shm" },
-                                    ],
-                                }),
+                namespace: args.namespace,
+                labels: serverLabels,
+                ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }],
+                volume: { configPath: "postgres.storage", size: config.storage.size, storageClass: config.storage.storageClass ?? args.storageClass },
+                podSpec: podSpec({
+                    runAs: RUN_AS,
+                    terminationGracePeriodSeconds: 60,
+                    containers: [
+                        container({
+                            name: "postgres",
+                            image: config.image,
+                            resources: config.resources,
+                            ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
+                            env: [
+                                plainEnv("POSTGRES_USER", "postgres"),
+                                secretEnv("POSTGRES_PASSWORD", args.superuserPassword),
+                                // A subdirectory, so initdb never meets the volume's lost+found.
+                                plainEnv("PGDATA", `${DATA_DIR}/pgdata`),
                             ],
-                            // Docker's 64 MiB /dev/shm is too small for parallel query workers.
-                            volumes: [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } }],
+                            readinessProbe: execProbe("readiness", isReady),
+                            livenessProbe: execProbe("liveness", isReady),
+                            volumeMounts: [
+                                { name: DATA_VOLUME, mountPath: DATA_DIR },
+                                { name: "shm", mountPath: "/dev/shm" },
+                            ],
                         }),
-                    },
-                    volumeClaimTemplates: [
-                        {
-                            metadata: { name: "data", labels: labels(serverLabels) },
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                storageClassName: config.storage.storageClass ?? args.storageClass,
-                                resources: { requests: { storage: config.storage.size } },
-                            },
-                        },
                     ],
-                },
+                    // Docker's 64 MiB /dev/shm is too small for parallel query workers.
+                    volumes: [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } }],
+                }),
             },
-            { parent: this },
+            this,
         );
+        this.statefulSet = store.statefulSet;
+        const service = store.service;
 
         const setupLabels = { name: "postgres", instance: name, component: "setup", version };
         this.setupJob = new k8s.batch.v1.Job(

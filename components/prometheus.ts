@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrometheusConfig } from "../config/prometheus";
-import { checksum, container, httpProbe, imageTag, labels, podSpec, selectorLabels } from "./shared";
+import { checksum, container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, podSpec } from "./shared";
 
 /** Rule files: file name -> YAML contents (see readRuleFiles). */
 export type RuleFiles = Readonly<Record<string, string>>;
@@ -15,11 +15,6 @@ export interface PrometheusArgs {
     readonly storageClass: string;
     /** Alert and recording rule files, usually `readRuleFiles("config/monitoring")`. */
     readonly ruleFiles: RuleFiles;
-    /**
-     * Keep the PVC when the StatefulSet is deleted.
-     * @default false
-     */
-    readonly retainData?: boolean;
 }
 
 export const PROMETHEUS_PORT = 9090;
@@ -141,7 +136,6 @@ export class Prometheus extends pulumi.ComponentResource {
             }
         }
         const serverLabels = { name: "prometheus", instance: name, component: "server", version: imageTag(config.image) };
-        const selector = selectorLabels(serverLabels);
         const meta = (suffix = "") => ({ name: `${name}${suffix}`, namespace: args.namespace, labels: labels(serverLabels) });
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata: meta() }, { parent: this });
@@ -168,88 +162,59 @@ export class Prometheus extends pulumi.ComponentResource {
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta("-config"), data: { "prometheus.yml": configText } }, { parent: this });
         const rulesMap = new k8s.core.v1.ConfigMap(`${name}-rules`, { metadata: meta("-rules"), data: { ...args.ruleFiles } }, { parent: this });
 
-        const headless = new k8s.core.v1.Service(
-            `${name}-headless`,
-            {
-                metadata: meta("-headless"),
-                spec: { clusterIP: "None", selector, ports: [{ name: "http", port: PROMETHEUS_PORT, targetPort: "http" }] },
-            },
-            { parent: this },
-        );
-        const service = new k8s.core.v1.Service(
-            name,
-            { metadata: meta(), spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: PROMETHEUS_PORT, targetPort: "http" }] } },
-            { parent: this },
-        );
-
         const ruleContents = Object.keys(args.ruleFiles)
             .sort()
             .map((f) => `${f}\n${args.ruleFiles[f]}`);
-        this.statefulSet = new k8s.apps.v1.StatefulSet(
+        const store = dataStore(
             name,
             {
-                metadata: meta(),
-                spec: {
-                    serviceName: headless.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selector },
-                    persistentVolumeClaimRetentionPolicy: { whenDeleted: args.retainData ? "Retain" : "Delete", whenScaled: "Retain" },
-                    template: {
-                        metadata: {
-                            labels: labels(serverLabels),
-                            annotations: {
-                                // A changed config or rule file rolls the pod (no reload endpoint is exposed).
-                                "mlops.dev/config-checksum": checksum(configText, ...ruleContents),
-                                "prometheus.io/scrape": "true",
-                                "prometheus.io/port": String(PROMETHEUS_PORT),
-                                "prometheus.io/path": "/metrics",
-                            },
-                        },
-                        spec: podSpec({
-                            runAs: RUN_AS,
-                            serviceAccountName: serviceAccount.metadata.name,
-                            // The only pod of the platform that talks to the Kubernetes API (discovery).
-                            automountServiceAccountToken: true,
-                            terminationGracePeriodSeconds: 60,
-                            containers: [
-                                container({
-                                    name: "prometheus",
-                                    image: config.image,
-                                    resources: config.resources,
-                                    readOnlyRootFilesystem: true,
-                                    args: prometheusArgs(config),
-                                    ports: [{ name: "http", containerPort: PROMETHEUS_PORT }],
-                                    readinessProbe: httpProbe("readiness", "/-/ready", "http"),
-                                    // WAL replay after a restart can take a while before /-/healthy answers.
-                                    livenessProbe: httpProbe("liveness", "/-/healthy", "http"),
-                                    volumeMounts: [
-                                        { name: "config", mountPath: CONFIG_DIR, readOnly: true },
-                                        { name: "rules", mountPath: RULES_DIR, readOnly: true },
-                                        { name: "data", mountPath: DATA_DIR },
-                                    ],
-                                }),
-                            ],
-                            volumes: [
-                                { name: "config", configMap: { name: configMap.metadata.name } },
-                                { name: "rules", configMap: { name: rulesMap.metadata.name } },
+                namespace: args.namespace,
+                labels: serverLabels,
+                ports: [{ name: "http", port: PROMETHEUS_PORT, targetPort: "http" }],
+                podAnnotations: {
+                    // A changed config or rule file rolls the pod (no reload endpoint is exposed).
+                    "mlops.dev/config-checksum": checksum(configText, ...ruleContents),
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": String(PROMETHEUS_PORT),
+                    "prometheus.io/path": "/metrics",
+                },
+                volume: { configPath: "prometheus.storage", size: config.storage.size, storageClass: config.storage.storageClass ?? args.storageClass },
+                podSpec: podSpec({
+                    runAs: RUN_AS,
+                    serviceAccountName: serviceAccount.metadata.name,
+                    // The only pod of the platform that talks to the Kubernetes API (discovery).
+                    automountServiceAccountToken: true,
+                    terminationGracePeriodSeconds: 60,
+                    containers: [
+                        container({
+                            name: "prometheus",
+                            image: config.image,
+                            resources: config.resources,
+                            readOnlyRootFilesystem: true,
+                            args: prometheusArgs(config),
+                            ports: [{ name: "http", containerPort: PROMETHEUS_PORT }],
+                            readinessProbe: httpProbe("readiness", "/-/ready", "http"),
+                            // WAL replay after a restart can take a while before /-/healthy answers.
+                            livenessProbe: httpProbe("liveness", "/-/healthy", "http"),
+                            volumeMounts: [
+                                { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                                { name: "rules", mountPath: RULES_DIR, readOnly: true },
+                                { name: DATA_VOLUME, mountPath: DATA_DIR },
                             ],
                         }),
-                    },
-                    volumeClaimTemplates: [
-                        {
-                            metadata: { name: "data", labels: labels(serverLabels) },
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                storageClassName: config.storage.storageClass ?? args.storageClass,
-                                resources: { requests: { storage: config.storage.size } },
-                            },
-                        },
                     ],
-                },
+                    volumes: [
+                        { name: "config", configMap: { name: configMap.metadata.name } },
+                        { name: "rules", configMap: { name: rulesMap.metadata.name } },
+                    ],
+                }),
+                // Discovery must be allowed before the server starts, or its first lists are refused.
+                dependsOn: [binding],
             },
-            // Discovery must be allowed before the server starts, or its first lists are refused.
-            { parent: this, dependsOn: [binding] },
+            this,
         );
+        this.statefulSet = store.statefulSet;
+        const service = store.service;
 
         this.serviceName = service.metadata.name;
         this.url = pulumi

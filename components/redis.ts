@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RedisConfig } from "../config/redis";
-import { container, execProbe, imageTag, labels, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { container, DATA_VOLUME, dataStore, execProbe, imageTag, podSpec, secretEnv, SecretKeyRef } from "./shared";
 
 export interface RedisArgs {
     readonly namespace: pulumi.Input<string>;
@@ -12,11 +12,6 @@ export interface RedisArgs {
     readonly password: SecretKeyRef;
     /** Changes when the password rotates; rolls the pod so the new password takes effect. */
     readonly credentialsChecksum: pulumi.Input<string>;
-    /**
-     * Keep the PVC when the StatefulSet is deleted.
-     * @default false
-     */
-    readonly retainData?: boolean;
 }
 
 export const REDIS_PORT = 6379;
@@ -44,84 +39,47 @@ export class Redis extends pulumi.ComponentResource {
         super("mlops:k8s:Redis", name, {}, opts);
         const { config } = args;
         const serverLabels = { name: "redis", instance: name, component: "server", version: imageTag(config.image) };
-        const selector = selectorLabels(serverLabels);
         const ports = [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }];
-
-        const headless = new k8s.core.v1.Service(
-            `${name}-headless`,
-            {
-                metadata: { name: `${name}-headless`, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: { clusterIP: "None", selector, ports },
-            },
-            { parent: this },
-        );
-        const service = new k8s.core.v1.Service(
-            name,
-            {
-                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: { type: "ClusterIP", selector, ports },
-            },
-            { parent: this },
-        );
 
         const ping = ["sh", "-c", `redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping | grep -q PONG`];
         const persistent = config.persistence.enabled;
-        this.statefulSet = new k8s.apps.v1.StatefulSet(
+        const store = dataStore(
             name,
             {
-                metadata: { name, namespace: args.namespace, labels: labels(serverLabels) },
-                spec: {
-                    serviceName: headless.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selector },
-                    persistentVolumeClaimRetentionPolicy: {
-                        whenDeleted: args.retainData ? "Retain" : "Delete",
-                        whenScaled: "Retain",
-                    },
-                    template: {
-                        metadata: {
-                            labels: labels(serverLabels),
-                            annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
-                        },
-                        spec: podSpec({
-                            runAs: RUN_AS,
-                            containers: [
-                                container({
-                                    name: "redis",
-                                    image: config.image,
-                                    resources: config.resources,
-                                    readOnlyRootFilesystem: true,
-                                    command: redisCommand(persistent),
-                                    ports: [{ name: "redis", containerPort: REDIS_PORT }],
-                                    env: [
-                                        secretEnv("REDIS_PASSWORD", args.password),
-                                        // redis-cli reads the password from here, keeping it off the probe's command line.
-                                        secretEnv("REDISCLI_AUTH", args.password),
-                                    ],
-                                    readinessProbe: execProbe("readiness", ping),
-                                    livenessProbe: execProbe("liveness", ping),
-                                    volumeMounts: [{ name: "data", mountPath: DATA_DIR }],
-                                }),
+                namespace: args.namespace,
+                labels: serverLabels,
+                ports,
+                podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                volume: persistent
+                    ? { configPath: "redis.persistence", size: config.persistence.size, storageClass: config.persistence.storageClass ?? args.storageClass }
+                    : undefined,
+                podSpec: podSpec({
+                    runAs: RUN_AS,
+                    containers: [
+                        container({
+                            name: "redis",
+                            image: config.image,
+                            resources: config.resources,
+                            readOnlyRootFilesystem: true,
+                            command: redisCommand(persistent),
+                            ports: [{ name: "redis", containerPort: REDIS_PORT }],
+                            env: [
+                                secretEnv("REDIS_PASSWORD", args.password),
+                                // redis-cli reads the password from here, keeping it off the probe's command line.
+                                secretEnv("REDISCLI_AUTH", args.password),
                             ],
-                            volumes: persistent ? [] : [{ name: "data", emptyDir: {} }],
+                            readinessProbe: execProbe("readiness", ping),
+                            livenessProbe: execProbe("liveness", ping),
+                            volumeMounts: [{ name: DATA_VOLUME, mountPath: DATA_DIR }],
                         }),
-                    },
-                    volumeClaimTemplates: persistent
-                        ? [
-                              {
-                                  metadata: { name: "data", labels: labels(serverLabels) },
-                                  spec: {
-                                      accessModes: ["ReadWriteOnce"],
-                                      storageClassName: config.persistence.storageClass ?? args.storageClass,
-                                      resources: { requests: { storage: config.persistence.size } },
-                                  },
-                              },
-                          ]
-                        : [],
-                },
+                    ],
+                    volumes: persistent ? [] : [{ name: DATA_VOLUME, emptyDir: {} }],
+                }),
             },
-            { parent: this },
+            this,
         );
+        this.statefulSet = store.statefulSet;
+        const service = store.service;
 
         this.password = args.password;
         this.host = pulumi

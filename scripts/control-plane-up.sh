@@ -256,6 +256,9 @@ metadata:
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: Immediate
 reclaimPolicy: Retain
+# Claims of this class may grow, so the engine tier can apply a volume expansion (the volumes
+# themselves never grow: nothing here resizes a hostPath).
+allowVolumeExpansion: true
 EOF
   n=0
   for entry in $PV_POOL; do

@@ -124,6 +124,54 @@ else
 fi
 phase_end
 
+phase_start "upgrade: an image bump and a volume expansion keep every claim"
+# The provider replaces a StatefulSet whose claim templates change, and a replacement used to
+# delete the claims (and the data) with it. Both changes must be updates of the same objects.
+claims() { kubectl -n mlops get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort; }
+sts_uid() { kubectl -n mlops get sts postgres -o jsonpath='{.metadata.uid}'; }
+claims_before="$(claims)"; sts_before="$(sts_uid)"
+NEW_PG_IMAGE=docker.io/library/postgres:17.7-bookworm
+"${PULUMI[@]}" config set --path postgres.image "$NEW_PG_IMAGE" --stack ci
+"${PULUMI[@]}" config set --path postgres.storage.size 6Gi --stack ci
+if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-upgrade.log" 2>&1; then
+  ok "pulumi up with postgres.image and postgres.storage.size changed: $(grep -E '[0-9]+ (updated|replaced|created|deleted)' "$WORK/up-upgrade.log" | xargs)"
+else
+  fail "pulumi up of the upgrade"; tail -40 "$WORK/up-upgrade.log"
+fi
+[ "$(kubectl -n mlops get sts postgres -o jsonpath='{.spec.template.spec.containers[0].image}')" = "$NEW_PG_IMAGE" ] \
+  && ok "the StatefulSet runs the new image" || fail "the StatefulSet does not run $NEW_PG_IMAGE"
+[ -n "$sts_before" ] && [ "$(sts_uid)" = "$sts_before" ] \
+  && ok "the StatefulSet was updated in place (same UID), not replaced" || fail "the StatefulSet was replaced (UID $sts_before -> $(sts_uid))"
+# (The setup Job is replaced on purpose: a new image re-runs it.)
+if grep -qE '(StatefulSet|PersistentVolumeClaim).*replac' "$WORK/up-upgrade.log"; then
+  fail "the upgrade replaced a data object: $(grep -E '(StatefulSet|PersistentVolumeClaim).*replac' "$WORK/up-upgrade.log" | head -5 | xargs)"
+else ok "no StatefulSet or claim was replaced"; fi
+claims_after="$(claims)"
+[ -n "$claims_before" ] && [ "$claims_after" = "$claims_before" ] \
+  && ok "every claim kept its UID ($(echo "$claims_after" | wc -l) claims)" || { fail "claims changed"; diff <(echo "$claims_before") <(echo "$claims_after") || true; }
+[ "$(kubectl -n mlops get pvc data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}')" = 6Gi ] \
+  && ok "the postgres claim was expanded to 6Gi in place" || fail "data-postgres-0 requests $(kubectl -n mlops get pvc data-postgres-0 -o jsonpath='{.spec.resources.requests.storage}')"
+# A shrink and a class change are refused at preview, naming the config field.
+"${PULUMI[@]}" config set --path postgres.storage.size 4Gi --stack ci
+if "${PULUMI[@]}" preview --stack ci >"$WORK/preview-shrink.log" 2>&1; then
+  fail "preview accepted a volume shrink"
+elif grep -q "'postgres.storage.size' cannot shrink (was 6Gi, now 4Gi)" "$WORK/preview-shrink.log"; then
+  ok "preview refuses a shrink: $(grep -o "'postgres.storage.size' cannot shrink[^:]*" "$WORK/preview-shrink.log" | head -1)"
+else
+  fail "preview failed on a shrink without naming the field"; tail -20 "$WORK/preview-shrink.log"
+fi
+"${PULUMI[@]}" config set --path postgres.storage.size 6Gi --stack ci
+"${PULUMI[@]}" config set --path postgres.storage.storageClass fast --stack ci
+if "${PULUMI[@]}" preview --stack ci >"$WORK/preview-class.log" 2>&1; then
+  fail "preview accepted a StorageClass change of an existing volume"
+elif grep -q "'postgres.storage.storageClass' cannot change for an existing volume (was 'standard', now 'fast')" "$WORK/preview-class.log"; then
+  ok "preview refuses a StorageClass change of an existing volume, naming the field"
+else
+  fail "preview failed on a class change without naming the field"; tail -20 "$WORK/preview-class.log"
+fi
+"${PULUMI[@]}" config rm --path postgres.storage.storageClass --stack ci
+phase_end
+
 phase_start "protectData: destroy keeps the data, up re-attaches it"
 pvcs() { kubectl -n mlops get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.spec.volumeName}{"\n"}{end}' | sort; }
 "${PULUMI[@]}" config set protectData true --stack ci

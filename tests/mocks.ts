@@ -23,6 +23,10 @@ export interface Registered {
     readonly dependencies: readonly string[];
     /** Dotted paths of inputs that were Pulumi secrets on the wire. */
     readonly secretPaths: readonly string[];
+    /** The `ignoreChanges` resource option. */
+    readonly ignoreChanges: readonly string[];
+    /** The `retainOnDelete` resource option. */
+    readonly retainOnDelete: boolean;
 }
 
 /** Values a mocked GeneratedSecret produced, by resource name. */
@@ -140,6 +144,10 @@ const mocks: pulumi.runtime.Mocks = {
             generatedValues.set(args.name, value);
             return { id: args.name, state: { ...inputs, value } };
         }
+        if (args.type === "pulumi-nodejs:dynamic:Resource" && inputs.configPath) {
+            // VolumeRequest: its outputs are its inputs.
+            return { id: inputs.configPath, state: inputs };
+        }
         if (args.type === "docker:index/image:Image") {
             return { id: inputs.imageName, state: { ...inputs, repoDigest: `${inputs.imageName.split(":")[0]}@sha256:${"0".repeat(64)}` } };
         }
@@ -188,6 +196,8 @@ export async function installMocks(project: string, stack: string): Promise<Reco
                     inputs: unwrapSecrets(raw) as Record<string, any>,
                     dependencies: [...dependencies],
                     secretPaths: secrets,
+                    ignoreChanges: req.getIgnorechangesList(),
+                    retainOnDelete: req.getRetainondelete?.() ?? false,
                 });
             }
             callback(err, resp);

@@ -4,3 +4,4 @@ export * from "./probes";
 export * from "./resources";
 export * from "./security";
 export * from "./http-service";
+export * from "./data-store";

@@ -18,7 +18,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
         expect(sts.spec.replicas).toBe(1);
         expect(sts.spec.serviceName).toBe("postgres-headless");
         expect(sts.spec.selector.matchLabels).toEqual(SELECTOR);
-        expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Delete", whenScaled: "Retain" });
+        expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
         expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
         expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe("data");
         expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({
@@ -97,8 +97,8 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
     });
 });
 
-describe("GIVEN protectData", () => {
-    it("keeps the PVC when the StatefulSet is deleted", async () => {
+describe("GIVEN other settings", () => {
+    it("takes the platform storage class from its args", async () => {
         const { Postgres } = await import("../../components/postgres");
         const { parseConfig } = await import("../../config");
         const config = parseConfig({ "mlops-platform:storageClass": "fast" }, "mlops-platform");
@@ -109,11 +109,9 @@ describe("GIVEN protectData", () => {
             superuserPassword: { name: "s", key: "k" },
             databases: [{ name: "app", password: { name: "s", key: "app" } }],
             credentialsChecksum: "0",
-            retainData: true,
         });
         await settle(program.recorder);
         const sts = k8sObject(program.recorder, "StatefulSet", "pg-protected");
-        expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
         expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("fast");
     });
 

@@ -117,7 +117,7 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
 
     it("keeps its TSDB on a PVC of the configured class and size, deleted with the StatefulSet by default", () => {
         const sts = k8sObject(program.recorder, "StatefulSet", NAME);
-        expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Delete", whenScaled: "Retain" });
+        expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
         expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
         expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe("data");
         expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ["ReadWriteOnce"], storageClassName: "standard", resources: { requests: { storage: "2Gi" } } });
@@ -162,17 +162,16 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
 });
 
 describe("GIVEN other settings", () => {
-    it("takes retention, storage class and retained PVCs from its args", async () => {
+    it("takes retention and storage class from its args", async () => {
         const { Prometheus } = await import("../../components/prometheus");
         const config = prometheusSchema.parse({ retention: { time: "15d", size: "4GB" }, storage: { size: "5Gi", storageClass: "fast" } });
-        new Prometheus("prom-custom", { namespace: "mlops", config, storageClass: "standard", ruleFiles, retainData: true });
+        new Prometheus("prom-custom", { namespace: "mlops", config, storageClass: "standard", ruleFiles });
         await settle(program.recorder);
         const sts = k8sObject(program.recorder, "StatefulSet", "prom-custom");
         expect(sts.spec.template.spec.containers[0].args).toContain("--storage.tsdb.retention.time=15d");
         expect(sts.spec.template.spec.containers[0].args).toContain("--storage.tsdb.retention.size=4GB");
         expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("fast");
         expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("5Gi");
-        expect(sts.spec.persistentVolumeClaimRetentionPolicy.whenDeleted).toBe("Retain");
     });
 
     it("rejects missing or badly named rule files", async () => {
