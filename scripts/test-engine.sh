@@ -175,9 +175,20 @@ phase_end
 phase_start "protectData: destroy keeps the data, up re-attaches it"
 pvcs() { kubectl -n mlops get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.spec.volumeName}{"\n"}{end}' | sort; }
 "${PULUMI[@]}" config set protectData true --stack ci
+# `destroy` acts on the options the last `up` recorded: right after `config set`, npm run destroy
+# (scripts/destroy.sh) must refuse and delete nothing.
+sts_count="$(kubectl -n mlops get sts -o name | wc -l)"
+if bash "$REPO/scripts/destroy.sh" --stack ci --yes --skip-preview --non-interactive >"$WORK/destroy-refused.log" 2>&1; then
+  fail "scripts/destroy.sh destroyed the stack although protectData was set but not recorded by an up"
+elif grep -q "refusing to destroy stack 'ci': protectData is true" "$WORK/destroy-refused.log" \
+     && [ "$(kubectl -n mlops get sts -o name | wc -l)" -eq "$sts_count" ] && [ "$sts_count" -gt 0 ]; then
+  ok "npm run destroy refuses while protectData is set but not yet recorded, and says to run pulumi up ($sts_count StatefulSets untouched)"
+else
+  fail "scripts/destroy.sh did not refuse cleanly"; tail -20 "$WORK/destroy-refused.log"
+fi
 if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-protect.log" 2>&1 \
    && before="$(pvcs)" \
-   && "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy-protect.log" 2>&1; then
+   && bash "$REPO/scripts/destroy.sh" --stack ci --yes --skip-preview --non-interactive >"$WORK/destroy-protect.log" 2>&1; then
   if kubectl get ns mlops >/dev/null 2>&1 && [ "$(kubectl -n mlops get pvc -o name | wc -l)" -eq "$(echo "$before" | wc -l)" ] \
      && [ -z "$(kubectl -n mlops get deploy,sts -o name)" ]; then
     ok "destroy with protectData removed the workloads and kept the namespace and $(echo "$before" | wc -l) PVCs"
