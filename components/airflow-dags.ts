@@ -88,6 +88,10 @@ export function dagSource(args: DagSourceArgs): DagSource {
     if (!git.repo) {
         throw new Error("'airflow.dags.git.repo' is required when 'airflow.dags.source' is 'git'");
     }
+    if (git.username && !args.gitPassword) {
+        // git-sync exits at start on a username without a password (config/image-contracts.ts).
+        throw new Error("'airflow.dags.git.username' needs the secret config 'gitSyncPassword': git-sync refuses a username without a password");
+    }
     const credentials = git.username
         ? [plainEnv("GITSYNC_USERNAME", git.username), ...(args.gitPassword ? [secretEnv("GITSYNC_PASSWORD", args.gitPassword)] : [])]
         : [];
