@@ -188,6 +188,7 @@ const grafana = new Grafana(
         namespace: ns,
         config: config.grafana,
         adminPassword: secrets.ref("grafana-credentials", "admin-password"),
+        credentialsChecksum: secrets.checksum("grafana-credentials"),
         prometheusUrl: prometheus.url,
         prometheusScrapeInterval: config.prometheus.scrapeInterval,
         dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),

@@ -13,6 +13,12 @@ export interface GrafanaArgs {
     readonly config: GrafanaConfig;
     /** The generated admin password. */
     readonly adminPassword: SecretKeyRef;
+    /**
+     * Changes when the admin password rotates. Grafana takes GF_SECURITY_ADMIN_PASSWORD only
+     * when it creates the admin in a new database; the database is an emptyDir, so rolling the
+     * pod is what makes a rotated password take effect.
+     */
+    readonly credentialsChecksum: pulumi.Input<string>;
     /** Prometheus's in-cluster URL (its output, so Grafana is created after Prometheus is Ready). */
     readonly prometheusUrl: pulumi.Input<string>;
     /**
@@ -159,6 +165,7 @@ export class Grafana extends pulumi.ComponentResource {
                             annotations: {
                                 // Provisioning is read at start: a changed datasource or dashboard rolls the pod.
                                 "mlops.dev/config-checksum": checksum(datasources, ...files.map((f) => `${f}\n${args.dashboards[f]}`)),
+                                "mlops.dev/credentials-checksum": args.credentialsChecksum,
                                 "prometheus.io/scrape": "true",
                                 "prometheus.io/port": String(GRAFANA_PORT),
                                 "prometheus.io/path": "/metrics",

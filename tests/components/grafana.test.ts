@@ -21,13 +21,14 @@ const SECRET = "grafana-test-credentials";
 const DASHBOARD_DIR = path.join(ROOT, "config/monitoring/dashboards");
 const SELECTOR = { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": NAME, "app.kubernetes.io/component": "server" };
 
+let secrets: InstanceType<typeof import("../../components/platform-secrets").PlatformSecrets>;
 beforeAll(async () => {
     program = await runProgram("dev");
     const { Prometheus, readRuleFiles } = await import("../../components/prometheus");
     const { Grafana, readDashboards } = await import("../../components/grafana");
     const { PlatformSecrets } = await import("../../components/platform-secrets");
     // The admin password as the program generates it (a Secret name of its own, so the test never collides with index.ts).
-    const secrets = new PlatformSecrets("grafana-test-secrets", { namespace: "mlops", epoch: "1", secrets: { [SECRET]: { "admin-password": {} } } });
+    secrets = new PlatformSecrets("grafana-test-secrets", { namespace: "mlops", epoch: "1", secrets: { [SECRET]: { "admin-password": {} } } });
     const prometheus = new Prometheus(PROM, {
         namespace: "mlops",
         config: prometheusSchema.parse({}),
@@ -39,6 +40,7 @@ beforeAll(async () => {
         namespace: "mlops",
         config: grafanaSchema.parse(undefined),
         adminPassword: secrets.ref(SECRET, "admin-password"),
+        credentialsChecksum: secrets.checksum(SECRET),
         prometheusUrl: prometheus.url,
         prometheusScrapeInterval: "30s",
         dashboards,
@@ -119,7 +121,7 @@ describe("GIVEN the default config, WHEN Grafana is created after a Prometheus, 
         expect(titles("data-pipeline.json")).toEqual(expect.arrayContaining(["Batches ingested", "Rows ingested", "Last successful training", "Failed train DAG runs (24h)", "Model in service (last promoted training)"]));
     });
 
-    it("runs the pinned image as uid 472 without a token, admin password from the generated Secret, probes on /api/health", () => {
+    it("runs the pinned image as uid 472 without a token, admin password from the generated Secret, probes on /api/health", async () => {
         const dep = k8sObject(program.recorder, "Deployment", NAME);
         expect(dep.spec.replicas).toBe(1);
         expect(dep.spec.selector.matchLabels).toEqual(SELECTOR);
@@ -164,6 +166,8 @@ describe("GIVEN the default config, WHEN Grafana is created after a Prometheus, 
         const annotations = dep.spec.template.metadata.annotations;
         expect(annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "3000", "prometheus.io/path": "/metrics" });
         expect(annotations["mlops.dev/config-checksum"]).toMatch(/^[0-9a-f]{64}$/);
+        // A rotated admin password rolls the pod: Grafana applies it only to a new database.
+        expect(annotations["mlops.dev/credentials-checksum"]).toBe(await valueOf(secrets.checksum(SECRET)));
     });
 
     it("answers on 3000 through a Service and exposes its URL", async () => {
@@ -191,7 +195,7 @@ describe("GIVEN the default config, WHEN Grafana is created after a Prometheus, 
 describe("GIVEN bad input", () => {
     it("rejects no dashboards, bad file names, and dashboards that are not JSON", async () => {
         const { Grafana, readDashboards } = await import("../../components/grafana");
-        const base = { namespace: "mlops", config: grafanaSchema.parse({}), adminPassword: { name: "s", key: "k" }, prometheusUrl: "http://p:9090" };
+        const base = { namespace: "mlops", config: grafanaSchema.parse({}), adminPassword: { name: "s", key: "k" }, credentialsChecksum: "0", prometheusUrl: "http://p:9090" };
         expect(() => new Grafana("g-none", { ...base, dashboards: {} })).toThrow("'dashboards' must hold at least one dashboard");
         expect(() => new Grafana("g-bad", { ...base, dashboards: { "a b.json": "{}" } })).toThrow("dashboard file name 'a b.json' must match");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dash-"));
