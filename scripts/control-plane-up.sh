@@ -15,8 +15,13 @@
 #   MLOPS_CP_KWOK_PORT          default 20250
 #   MLOPS_CP_NODES              number of fake nodes (default 1)
 #   MLOPS_CP_NODE_CPU / _MEMORY / _PODS   allocatable per node (default 3 / 6Gi / 110)
-#   MLOPS_CP_PV_POOL            PersistentVolume pool, "SIZE:COUNT ..." (default "1Gi:4 2Gi:4 5Gi:4 10Gi:4 20Gi:4")
+#   MLOPS_CP_PV_POOL            PersistentVolume pool, "SIZE:COUNT ..." (default "1Gi:4 2Gi:4 5Gi:4 10Gi:4 20Gi:4");
+#                               "none": neither the pool nor its `standard` StorageClass
 #   MLOPS_CP_TIMEOUT            seconds to wait for each readiness step (default 120)
+#   MLOPS_CP_API_ADDRESS        address kube-apiserver binds to and advertises (default 127.0.0.1).
+#                               A real node's pods reach the API through the `kubernetes`
+#                               Service, so scripts/cluster-up.sh sets the node bridge's address;
+#                               any non-loopback address also turns on the endpoint reconciler.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +29,7 @@ CP_DIR="${MLOPS_CP_DIR:-/tmp/mlops-cp}"
 BIN="${MLOPS_TOOLCHAIN_BIN:-$(bash "$REPO_DIR/tools/build-toolchain.sh" --print-bin-dir)}"
 STAGES="${MLOPS_KWOK_STAGES:-$(dirname "$BIN")/kwok-stages/fast.yaml}"
 HOST=127.0.0.1
+API_HOST="${MLOPS_CP_API_ADDRESS:-127.0.0.1}"
 APISERVER_PORT="${MLOPS_CP_APISERVER_PORT:-16443}"
 ETCD_PORT="${MLOPS_CP_ETCD_PORT:-23790}"
 ETCD_PEER_PORT=$((ETCD_PORT + 10))
@@ -69,7 +75,7 @@ KUBECTL=("$BIN/kubectl" --kubeconfig "$KUBECONFIG_OUT")
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 readyz() {
   curl -fsS --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
-    "https://$HOST:$APISERVER_PORT/readyz" >/dev/null 2>&1
+    "https://$API_HOST:$APISERVER_PORT/readyz" >/dev/null 2>&1
 }
 
 # --- already running? -------------------------------------------------------------
@@ -89,10 +95,11 @@ mkdir -p "$PKI" "$LOGS" "$CP_DIR/etcd-data" "$CP_DIR/pv"
 chmod 700 "$CP_DIR"
 : >"$PIDFILE"
 
-port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-for p in "$APISERVER_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT" "$KCM_PORT" "$SCHED_PORT" "$KWOK_PORT"; do
-  port_free "$p" || die "port $HOST:$p is in use (override with the MLOPS_CP_*_PORT variables)"
+port_free() { ! (exec 3<>"/dev/tcp/$2/$1") 2>/dev/null; }
+for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$KCM_PORT" "$SCHED_PORT" "$KWOK_PORT"; do
+  port_free "$p" "$HOST" || die "port $HOST:$p is in use (override with the MLOPS_CP_*_PORT variables)"
 done
+port_free "$APISERVER_PORT" "$API_HOST" || die "port $API_HOST:$APISERVER_PORT is in use (override with MLOPS_CP_APISERVER_PORT)"
 
 # --- certificates -----------------------------------------------------------------
 log "generating certificates in $PKI"
@@ -115,7 +122,7 @@ cert() {
     -out "$PKI/$name.crt" -days 365 -extfile "$ext"
 }
 cert apiserver "/CN=kube-apiserver" serverAuth \
-  "IP:$HOST,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  "IP:$HOST,IP:$API_HOST,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 cert admin "/O=system:masters/CN=kubernetes-admin" clientAuth
 cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
 cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
@@ -133,7 +140,7 @@ kind: Config
 clusters:
 - name: mlops-local
   cluster:
-    server: https://$HOST:$APISERVER_PORT
+    server: https://$API_HOST:$APISERVER_PORT
     certificate-authority: $PKI/ca.crt
 users:
 - name: $2
@@ -182,8 +189,11 @@ start etcd --name=mlops-local --data-dir="$CP_DIR/etcd-data" \
   --unsafe-no-fsync=true --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) --log-level=warn
 wait_for "etcd healthy" curl -fsS --max-time 3 "http://$HOST:$ETCD_PORT/health"
 
+# Loopback cannot be advertised as the `kubernetes` Service's endpoint; nothing needs it then.
+ENDPOINT_RECONCILER=lease
+[ "$API_HOST" != 127.0.0.1 ] || ENDPOINT_RECONCILER=none
 start kube-apiserver \
-  --bind-address="$HOST" --advertise-address="$HOST" --secure-port="$APISERVER_PORT" \
+  --bind-address="$API_HOST" --advertise-address="$API_HOST" --secure-port="$APISERVER_PORT" \
   --etcd-servers="http://$HOST:$ETCD_PORT" \
   --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
   --client-ca-file="$PKI/ca.crt" \
@@ -195,7 +205,8 @@ start kube-apiserver \
   --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true --profiling=false \
-  --endpoint-reconciler-type=none
+  --kubelet-preferred-address-types=InternalIP,Hostname \
+  --endpoint-reconciler-type="$ENDPOINT_RECONCILER"
 wait_for "kube-apiserver /readyz ok" readyz
 
 start kube-controller-manager \
@@ -245,7 +256,8 @@ status:
   capacity: {cpu: "$NODE_CPU", memory: "$NODE_MEMORY", pods: "$NODE_PODS", ephemeral-storage: 50Gi}
 EOF
   done
-  cat <<EOF
+  # "none": no StorageClass and no pool (a real node brings its own provisioner).
+  [ "$PV_POOL" = none ] || cat <<EOF
 ---
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -261,6 +273,7 @@ reclaimPolicy: Retain
 allowVolumeExpansion: true
 EOF
   n=0
+  [ "$PV_POOL" = none ] && PV_POOL=""
   for entry in $PV_POOL; do
     size="${entry%%:*}" count="${entry#*:}"
     for _ in $(seq 1 "$count"); do
@@ -285,7 +298,9 @@ EOF
     done
   done
 } >"$manifest"
-wait_for "cluster objects applied" "${KUBECTL[@]}" apply -f "$manifest"
+if grep -q '^kind:' "$manifest"; then
+  wait_for "cluster objects applied" "${KUBECTL[@]}" apply -f "$manifest"
+fi
 
 node_ready() {
   local i s

@@ -61,8 +61,10 @@ export GOWORK=off
 
 # pulumi-resource-random is not a target: the module proxy serves no version of
 # github.com/pulumi/pulumi-random/provider/v4 (see tools/README.md).
+# kubelet and kube-proxy run the real node of the cluster tier (scripts/node-up.sh).
 TARGETS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes
-         etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+         etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok
+         kubelet kube-proxy)
 TOTAL=${#TARGETS[@]}
 FAILED=0
 START_ALL=$SECONDS
@@ -218,6 +220,8 @@ build_kube-apiserver() { build_k8s kube-apiserver; }
 build_kube-controller-manager() { build_k8s kube-controller-manager; }
 build_kube-scheduler() { build_k8s kube-scheduler; }
 build_kubectl() { build_k8s kubectl; }
+build_kubelet() { build_k8s kubelet; }
+build_kube-proxy() { build_k8s kube-proxy; }
 
 build_kwok() {
   local v="$KWOK_VERSION" w src

@@ -18,5 +18,5 @@ if [ ! -x "$out/statsd_exporter" ]; then rm -f "$out/.complete"; fi
 go_install_cached tools/statsd-exporter/build.sh "$out" "github.com/prometheus/statsd_exporter@$STATSD_EXPORTER_VERSION"
 # MLOPS_GO_INSTALL_CHECK=1: only the offline check of the commands above (unit tier).
 [ "${MLOPS_GO_INSTALL_CHECK:-0}" = 1 ] && exit 0
-"$out/statsd_exporter" --version 2>&1 | head -n1 >&2
+"$out/statsd_exporter" --version 2>&1 | sed -n 1p >&2  # sed reads it all: head would close the pipe early (SIGPIPE under pipefail)
 echo "$out"

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `npm run test:cluster`: the real node tier (issue 14), first part. Starts a real single-node
+# cluster on this machine (scripts/cluster-up.sh: kubelet, containerd, CNI, kube-proxy,
+# CoreDNS, a volume provisioner; every image built here), checks that it behaves like the
+# minikube or k3s node the platform targets, and takes it down again, leaving nothing behind.
+#
+# What runs for real here: pods under Pod Security `restricted`, a Service reached by its
+# DNS name through kube-proxy's rules, a dynamically provisioned volume that outlives its
+# pod, container logs through the API server, pod metrics from the kubelet's summary API.
+# Not yet here (issue 14 continues): `pulumi up --stack local` of the platform itself.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+export MLOPS_CLUSTER_DIR="${MLOPS_CLUSTER_DIR:-/tmp/mlops-cluster-test}"
+TIMEOUT=180
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
+TIMINGS=()
+phase() { PHASE="$1"; PHASE_T0=$SECONDS; echo; echo "=== $1"; }
+phase_end() { TIMINGS+=("$PHASE: $((SECONDS - PHASE_T0))s"); echo "--- $PHASE took $((SECONDS - PHASE_T0))s"; }
+
+[ "$(id -u)" = 0 ] || { echo "test-cluster: run as root (a real node needs it)" >&2; exit 2; }
+
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
+    echo "--- node logs (last lines)"
+    for f in "$MLOPS_CLUSTER_DIR"/node/logs/{kubelet,containerd,kube-proxy}.log; do [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }; done
+  fi
+  bash "$REPO/scripts/cluster-down.sh" >/dev/null 2>&1 || true
+  exit $rc
+}
+trap cleanup EXIT
+
+phase "cluster up"
+bash scripts/cluster-up.sh | tee "/tmp/cluster-up.$$.log" | sed 's/^/  /'
+KUBECONFIG="$(sed -n 's/^KUBECONFIG=//p' "/tmp/cluster-up.$$.log")"
+rm -f "/tmp/cluster-up.$$.log"
+export KUBECONFIG
+BIN="$(bash tools/build-toolchain.sh --print-bin-dir)"
+kubectl() { "$BIN/kubectl" "$@"; }
+phase_end
+
+phase "the node"
+node_json="$(kubectl get node mlops-node -o json)"
+ready="$(jq -r '.status.conditions[] | select(.type == "Ready") | .status' <<<"$node_json")"
+[ "$ready" = True ] && ok "node mlops-node is Ready" || fail "node not Ready: $ready"
+kv="$(jq -r '.status.nodeInfo.kubeletVersion' <<<"$node_json")"; rt="$(jq -r '.status.nodeInfo.containerRuntimeVersion' <<<"$node_json")"
+[ "$kv" = "$(kubectl version -o json | jq -r .serverVersion.gitVersion)" ] && ok "kubelet $kv matches the API server" || fail "kubelet $kv differs from the API server"
+[[ "$rt" == containerd://* ]] && ok "runtime $rt" || fail "runtime $rt"
+echo "  capacity: $(jq -c '.status.capacity | {cpu, memory, pods}' <<<"$node_json")"
+for d in kube-system/coredns local-path-storage/local-path-provisioner; do
+  kubectl -n "${d%/*}" rollout status "deploy/${d#*/}" --timeout=60s >/dev/null && ok "$d is Ready (its image was built here)" || fail "$d not Ready"
+done
+phase_end
+
+phase "pods, a Service by DNS name, a provisioned volume"
+busybox="$(bash tools/images/build.sh --ref busybox)"
+sed "s|BUSYBOX_IMAGE|$busybox|g" tests/cluster/smoke.yaml | kubectl apply -f - >/dev/null
+kubectl -n smoke rollout status deploy/web --timeout="${TIMEOUT}s" >/dev/null && ok "Deployment web Ready under Pod Security restricted" || fail "Deployment web not Ready"
+if kubectl -n smoke wait job/fetch --for=condition=Complete --timeout="${TIMEOUT}s" >/dev/null; then
+  out="$(kubectl -n smoke logs job/fetch)"
+  grep -q "served by a real kubelet" <<<"$out" && ok "a pod fetched the page through Service web by its DNS name (logs read through the API server)" \
+    || fail "Job fetch completed without the page: $out"
+else
+  fail "Job fetch did not complete"; kubectl -n smoke describe job/fetch | tail -20; kubectl -n smoke logs job/fetch 2>&1 | tail -20
+fi
+pvc="$(kubectl -n smoke get pvc data -o jsonpath='{.status.phase} {.spec.storageClassName} {.spec.volumeName}')"
+[[ "$pvc" == "Bound local-path pvc-"* ]] && ok "the claim was provisioned dynamically: $pvc" || fail "claim: $pvc"
+sed "s|BUSYBOX_IMAGE|$busybox|g" tests/cluster/readback.yaml | kubectl apply -f - >/dev/null
+if kubectl -n smoke wait job/readback --for=condition=Complete --timeout="${TIMEOUT}s" >/dev/null \
+   && [ "$(kubectl -n smoke logs job/readback)" = "served by a real kubelet" ]; then
+  ok "a second pod read what the first wrote: the volume outlived its pod"
+else
+  fail "readback"; kubectl -n smoke logs job/readback 2>&1 | tail -5
+fi
+restarts="$(kubectl get pods -A -o json | jq -r '.items[] | .metadata.namespace + "/" + .metadata.name + " " + ([.status.containerStatuses[]?.restartCount] | add // 0 | tostring)' | awk '$2 != 0')"
+[ -z "$restarts" ] && ok "no container restarted ($(kubectl get pods -A --no-headers | wc -l) pods)" || fail "restarted: $restarts"
+phase_end
+
+phase "metrics from the kubelet"
+# cAdvisor publishes a new pod's stats after its first housekeeping pass (about 10 s).
+pod_stats() { kubectl get --raw /api/v1/nodes/mlops-node/proxy/stats/summary \
+  | jq -r '.pods[] | select(.memory.workingSetBytes != null) | "\(.podRef.namespace)/\(.podRef.name) \(.memory.workingSetBytes) \(.cpu.usageNanoCores // 0)"'; }
+t0=$SECONDS
+until pod_stats | grep -q '^smoke/web-' || [ $((SECONDS - t0)) -ge 60 ]; do sleep 2; done
+stats="$(pod_stats)"
+if grep -q '^smoke/web-' <<<"$stats"; then
+  ok "the kubelet's summary API reports memory and CPU per pod (after $((SECONDS - t0))s)"
+  awk '{ printf "  %-55s %8.1f MiB  %6.1f mCPU\n", $1, $2 / 1048576, $3 / 1e6 }' <<<"$stats"
+else
+  fail "no stats for smoke/web in the kubelet's summary API after 60s: $stats"
+fi
+phase_end
+
+phase "cluster down"
+kubectl delete namespace smoke --wait=true --timeout=120s >/dev/null && ok "namespace smoke deleted (its volume released)" || fail "namespace smoke not deleted"
+trap - EXIT
+bash scripts/cluster-down.sh | sed 's/^/  /'
+left=""
+pgrep -x kubelet >/dev/null && left+=" kubelet"
+pgrep -x containerd >/dev/null && left+=" containerd"
+pgrep -f containerd-shim >/dev/null && left+=" shims"
+ip link show mlops0 >/dev/null 2>&1 && left+=" bridge"
+grep -q "$MLOPS_CLUSTER_DIR" /proc/mounts && left+=" mounts"
+iptables -t nat -S 2>/dev/null | grep -qE 'KUBE-|CNI-' && left+=" iptables-rules"
+[ -z "$left" ] && ok "nothing left: no processes, mounts, bridge or iptables rules of the cluster" || fail "left behind:$left"
+phase_end
+
+echo
+echo "cluster tier timings:"
+printf '  %s\n' "${TIMINGS[@]}"
+echo "cluster tier: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
