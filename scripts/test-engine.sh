@@ -86,7 +86,7 @@ phase_end
 
 phase_start "pulumi up"
 if "${PULUMI[@]}" up --stack ci --yes --skip-preview --event-log "$WORK/up-events.json" >"$WORK/up.log" 2>&1; then
-  ok "pulumi up created the stack: $(grep -E '[0-9]+ created' "$WORK/up.log" | xargs)"
+  ok "pulumi up created the stack: $(grep -E '^ *[+] *[0-9]+ created$' "$WORK/up.log" | xargs)"
 else
   fail "pulumi up"; tail -60 "$WORK/up.log"
 fi
@@ -134,7 +134,7 @@ NEW_PG_IMAGE=docker.io/library/postgres:17.7-bookworm
 "${PULUMI[@]}" config set --path postgres.image "$NEW_PG_IMAGE" --stack ci
 "${PULUMI[@]}" config set --path postgres.storage.size 6Gi --stack ci
 if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-upgrade.log" 2>&1; then
-  ok "pulumi up with postgres.image and postgres.storage.size changed: $(grep -E '[0-9]+ (updated|replaced|created|deleted)' "$WORK/up-upgrade.log" | xargs)"
+  ok "pulumi up with postgres.image and postgres.storage.size changed: $(grep -E '^ *([~+-]|[+]-) *[0-9]+ (updated|replaced|created|deleted)$' "$WORK/up-upgrade.log" | xargs)"
 else
   fail "pulumi up of the upgrade"; tail -40 "$WORK/up-upgrade.log"
 fi
@@ -210,7 +210,7 @@ phase_end
 
 phase_start "pulumi destroy"
 if "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
-  ok "pulumi destroy succeeded: $(grep -E '[0-9]+ deleted' "$WORK/destroy.log" | xargs)"
+  ok "pulumi destroy succeeded: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"
 else
   fail "pulumi destroy"; tail -40 "$WORK/destroy.log"
 fi
