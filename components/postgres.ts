@@ -49,7 +49,9 @@ export function passwordEnvName(database: string): string {
 /**
  * The setup script the Job runs: creates each role and database if missing and (re)sets
  * the role's password every time, so re-runs are no-ops and rotations take effect.
- * Passwords travel as psql variables (`:'var'` quotes them), never spliced into SQL.
+ * Passwords travel as psql variables (`:'var'` quotes them), never spliced into SQL, and are
+ * read from the environment by psql itself (`\getenv`, psql 15+), never put on a command line
+ * where any process of the pod could read them in /proc.
  */
 export function renderSetupScript(databases: readonly string[]): string {
     for (const db of databases) {
@@ -57,7 +59,7 @@ export function renderSetupScript(databases: readonly string[]): string {
             throw new Error(`database name '${db}' must match [a-z_][a-z0-9_]* (at most 63 characters)`);
         }
     }
-    const vars = databases.map((db) => `-v ${db}_password="$${passwordEnvName(db)}"`).join(" ");
+    const getenv = databases.map((db) => `\\getenv ${db}_password ${passwordEnvName(db)}`);
     const sql = databases
         .map((db) =>
             [
@@ -75,7 +77,8 @@ export function renderSetupScript(databases: readonly string[]): string {
         // The StatefulSet is Ready before this Job starts (graph order); the loop only
         // absorbs Service endpoint propagation, bounded to one minute.
         'for i in $(seq 1 30); do pg_isready -q && break; echo "waiting for $PGHOST ($i)"; sleep 2; done',
-        `psql -v ON_ERROR_STOP=1 --no-psqlrc ${vars} <<'SQL'`,
+        `psql -v ON_ERROR_STOP=1 --no-psqlrc <<'SQL'`,
+        ...getenv,
         sql,
         "SQL",
         `echo "databases ready: ${databases.join(", ")}"`,

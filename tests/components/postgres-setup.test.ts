@@ -66,6 +66,17 @@ describe("the Postgres setup script against a real server", () => {
         expect(old.stderr).toContain('password authentication failed for user "mlflow"');
     });
 
+    it("keeps passwords off every command line: psql reads them from its environment", async () => {
+        const { renderSetupScript } = await import("../../components/postgres");
+        const script = renderSetupScript([...DATABASES]);
+        const psqlLine = script.split("\n").find((l) => l.startsWith("psql "))!;
+        expect(psqlLine).toBe("psql -v ON_ERROR_STOP=1 --no-psqlrc <<'SQL'");
+        expect(script).not.toMatch(/\$\{?[A-Z_]*PASSWORD/);
+        for (const db of DATABASES) {
+            expect(script).toContain(`\\getenv ${db}_password ${db.toUpperCase()}_PASSWORD`);
+        }
+    });
+
     it("passes passwords as data, never as SQL", () => {
         const hostile = { ...first, mlops: "x'; DROP DATABASE airflow; --" };
         const r = setup(hostile);

@@ -85,7 +85,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
         const script: string = c.command[2];
         for (const db of ["airflow", "mlflow", "mlops"]) {
             expect(script).toContain(`ALTER ROLE ${db} WITH LOGIN PASSWORD :'${db}_password';`);
-            expect(script).toContain(`-v ${db}_password="$${db.toUpperCase()}_PASSWORD"`);
+            expect(script).toContain(`\\getenv ${db}_password ${db.toUpperCase()}_PASSWORD`);
         }
         // A rotation changes this annotation, which replaces the Job and so re-runs it.
         expect(job.spec.template.metadata.annotations["mlops.dev/credentials-checksum"]).toMatch(/^[0-9a-f]{64}$/);
