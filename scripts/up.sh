@@ -20,4 +20,25 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
 fi
 
 pulumi stack select --create "$STACK"
+
+# minikube 1.39+ defaults to the containerd runtime: images built into `minikube docker-env`'s
+# Docker would never reach the node, and every pod of ours would fail with ErrImageNeverPull
+# or ImagePullBackOff. Say so before a long `up`.
+if [ "$(pulumi config get --path images.build --stack "$STACK" 2>/dev/null || true)" = true ] \
+   && command -v kubectl >/dev/null && [[ "$(kubectl config current-context 2>/dev/null)" == minikube* ]]; then
+  runtime="$(kubectl get nodes -o jsonpath='{.items[0].status.nodeInfo.containerRuntimeVersion}' 2>/dev/null || true)"
+  if [ -n "$runtime" ] && [[ "$runtime" != docker://* ]]; then
+    cat >&2 <<MSG
+error: minikube's node runs ${runtime%%://*}, not Docker, so the images this stack builds
+(images.build: true, into \$(minikube docker-env)) would not reach it. Either:
+  - minikube delete && minikube start --container-runtime=docker --cpus 3 --memory 8g
+    then: eval \$(minikube docker-env) && npm run up
+  - or build the images elsewhere, 'minikube image load <ref>' each of them, and
+    'pulumi config set --path images.build false --stack $STACK'.
+MSG
+    exit 1
+  fi
+  [ -n "${DOCKER_HOST:-}" ] || echo "note: DOCKER_HOST is unset: run 'eval \$(minikube docker-env)' first so the images are built inside minikube" >&2
+fi
+
 exec pulumi up --stack "$STACK" "$@"

@@ -45,3 +45,22 @@ describe("the dev profile fits minikube at 3 CPUs / 6 GiB", () => {
         }
     });
 });
+
+describe("the README's memory advice", () => {
+    it("states the sum of the long-running containers' memory limits as rendered", async () => {
+        const fs = await import("node:fs");
+        const path = await import("node:path");
+        const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
+        let limits = 0;
+        for (const t of podTemplates(objects)) {
+            if (t.owner.kind === "Job") continue; // Jobs finish before the load the advice is about
+            const replicas = t.owner.spec?.replicas ?? 1;
+            for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
+                limits += replicas * parseMemory(c.resources.limits.memory);
+            }
+        }
+        const gib = (limits / 2 ** 30).toFixed(1);
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8").replace(/\s+/g, " ");
+        expect(readme).toContain(`long-running containers add up to ${gib} GiB`);
+    });
+});
