@@ -94,7 +94,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
     app.decorate("metrics", metrics);
 
     const mlflow = config.mlflowTrackingUri
-        ? new MlflowClient({ trackingUri: config.mlflowTrackingUri, timeoutMs: config.mlflowTimeoutMs, downloadTimeoutMs: config.mlflowDownloadTimeoutMs, username: config.mlflowUsername, password: config.mlflowPassword, token: config.mlflowToken })
+        ? new MlflowClient({ trackingUri: config.mlflowTrackingUri, timeoutMs: config.mlflowTimeoutMs, downloadTimeoutMs: config.mlflowDownloadTimeoutMs, maxDownloadBytes: config.maxModelBytes, username: config.mlflowUsername, password: config.mlflowPassword, token: config.mlflowToken })
         : undefined;
     const models = new ModelManager({
         modelName: config.modelName,
@@ -104,6 +104,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
         pollIntervalMs: config.pollIntervalMs,
         retryInitialMs: config.retryInitialMs,
         retryMaxMs: config.retryMaxMs,
+        maxModelBytes: config.maxModelBytes,
         intraOpThreads: config.intraOpThreads,
         metrics,
         log: app.log,

@@ -15,6 +15,8 @@ export interface ModelApiConfig {
     readonly mlflowUsername?: string;
     readonly mlflowPassword?: string;
     readonly mlflowToken?: string;
+    /** MODEL_MAX_BYTES: the largest model.onnx (or other artifact) accepted, downloaded or local. */
+    readonly maxModelBytes: number;
     /** MODEL_PATH: a directory holding model.onnx + feature_spec.json (or the model.onnx path). */
     readonly modelPath?: string;
     readonly pollIntervalMs: number;
@@ -41,6 +43,7 @@ export const DEFAULTS = {
     MODEL_ALIAS: "production",
     MLFLOW_TIMEOUT_MS: 10_000,
     MLFLOW_DOWNLOAD_TIMEOUT_MS: 300_000,
+    MODEL_MAX_BYTES: 64 * 1024 * 1024,
     MODEL_POLL_INTERVAL_SECONDS: 30,
     MODEL_RETRY_INITIAL_MS: 1_000,
     MODEL_RETRY_MAX_MS: 30_000,
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         mlflowPassword: str("MLFLOW_TRACKING_PASSWORD"),
         mlflowToken: str("MLFLOW_TRACKING_TOKEN"),
         modelPath,
+        maxModelBytes: num("MODEL_MAX_BYTES", { min: 1024 }),
         pollIntervalMs: Math.round(num("MODEL_POLL_INTERVAL_SECONDS", { min: 0, integer: false }) * 1000),
         retryInitialMs: num("MODEL_RETRY_INITIAL_MS", { min: 1 }),
         retryMaxMs: num("MODEL_RETRY_MAX_MS", { min: 1 }),

@@ -7,6 +7,8 @@ export interface MlflowClientOptions {
     trackingUri: string;
     timeoutMs: number;
     downloadTimeoutMs: number;
+    /** Largest artifact accepted; a larger one is refused before it is buffered whole (MODEL_MAX_BYTES). */
+    maxDownloadBytes: number;
     /** Optional basic-auth or bearer credentials (MLflow's own env names). */
     username?: string;
     password?: string;
@@ -85,13 +87,39 @@ export class MlflowClient {
         return m[1]!.replace(/\/+$/, "");
     }
 
+    /**
+     * Downloads one artifact, refusing it as soon as it exceeds `maxDownloadBytes` (by its
+     * Content-Length, or while streaming when the proxy sends none): an oversized or endless
+     * artifact never lands in memory whole.
+     */
     async downloadArtifact(artifactUri: string, file: string): Promise<Buffer> {
         const p = `${MlflowClient.proxyPath(artifactUri)}/${file}`.split("/").map(encodeURIComponent).join("/");
         const res = await this.get(`/api/2.0/mlflow-artifacts/artifacts/${p}`, this.opts.downloadTimeoutMs);
+        const max = this.opts.maxDownloadBytes;
+        const tooLarge = (n: string) => new MlflowError(`MLflow: ${file} is larger than the ${max}-byte limit (MODEL_MAX_BYTES): ${n}; refused`);
+        const declared = Number(res.headers.get("content-length") ?? NaN);
+        if (Number.isFinite(declared) && declared > max) {
+            await res.body?.cancel().catch(() => undefined);
+            throw tooLarge(`Content-Length ${declared}`);
+        }
+        const chunks: Uint8Array[] = [];
+        let total = 0;
         try {
-            return Buffer.from(await res.arrayBuffer());
+            const reader = res.body!.getReader();
+            for (;;) {
+                const { done, value } = await reader.read();
+                if (done) break;
+                total += value.byteLength;
+                if (total > max) {
+                    await reader.cancel().catch(() => undefined);
+                    throw tooLarge(`more than ${max} bytes streamed`);
+                }
+                chunks.push(value);
+            }
         } catch (err) {
+            if (err instanceof MlflowError) throw err;
             throw new MlflowError(`MLflow: download of ${file} failed: ${(err as Error).message}`);
         }
+        return Buffer.concat(chunks, total);
     }
 }

@@ -6,6 +6,7 @@ import { buildFeeds, parseFeatureSpec, readPrices, type FeatureSpec } from "./fe
 import type { NormalisedListing } from "./listing";
 import type { Metrics } from "./metrics";
 import { MlflowClient } from "./mlflow";
+import { assertSelfContained } from "./onnx-guard";
 
 /** A loaded model: one ONNX session, its spec, and a count of runs still using it. */
 export interface LoadedModel {
@@ -26,6 +27,8 @@ export interface ModelManagerOptions {
     localPath?: string;
     mlflow?: MlflowClient;
     pollIntervalMs: number;
+    /** Largest model.onnx accepted from a local path (MLflow downloads are capped by the client). */
+    maxModelBytes: number;
     /** Backoff while no model is loaded yet (MLflow down at start). */
     retryInitialMs: number;
     retryMaxMs: number;
@@ -102,6 +105,8 @@ export class ModelManager {
     async loadLocal(p: string): Promise<UpdateResult> {
         const file = fs.existsSync(p) && fs.statSync(p).isDirectory() ? path.join(p, "model.onnx") : p;
         try {
+            const size = fs.statSync(file).size;
+            if (size > this.opts.maxModelBytes) throw new Error(`${file} is larger than the ${this.opts.maxModelBytes}-byte limit (MODEL_MAX_BYTES): ${size} bytes; refused`);
             const onnx = fs.readFileSync(file);
             const spec = parseFeatureSpec(fs.readFileSync(path.join(path.dirname(file), "feature_spec.json"), "utf8"));
             return await this.swapIn(onnx, spec, "local", `file:${file}`, "local");
@@ -162,6 +167,8 @@ export class ModelManager {
 
     /** Loads the new session completely (and runs it once) before it replaces the old one. */
     private async swapIn(onnx: Buffer, spec: FeatureSpec, version: string, source: string, kind: string): Promise<UpdateResult> {
+        // Before ONNX Runtime sees it: a model may not reach outside its own bytes.
+        assertSelfContained(onnx);
         const session = await ort.InferenceSession.create(onnx, {
             intraOpNumThreads: this.opts.intraOpThreads,
             interOpNumThreads: 1,

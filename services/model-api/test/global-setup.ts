@@ -9,6 +9,8 @@ const repo = path.resolve(__dirname, "../../..");
 /** What the tests get through `inject` (see test/support/helpers.ts). */
 export interface Provided {
     fixtures: { v1: string; v2: string };
+    /** Models that reference data outside their file (test/fixtures/untrusted_models.py): `external/`, `nested/`. */
+    untrusted: string;
     venvs: { pipeline: string; mlflow: string };
 }
 
@@ -31,6 +33,7 @@ export default function setup(project: Project): void {
     const script = path.join(__dirname, "fixtures/make_model.py");
     const key = createHash("sha256")
         .update(fs.readFileSync(script))
+        .update(fs.readFileSync(path.join(__dirname, "fixtures/untrusted_models.py")))
         .update(fs.readFileSync(path.join(repo, "config/feature-spec.example.json")))
         .update(fs.readFileSync(path.join(repo, "dags/requirements.txt")))
         .digest("hex")
@@ -45,6 +48,12 @@ export default function setup(project: Project): void {
         fs.writeFileSync(path.join(dirs[v], ".complete"), "");
         console.log(`fixture model ${v} generated in ${Date.now() - t} ms`);
     }
+    const untrusted = path.join(root, "untrusted");
+    if (!fs.existsSync(path.join(untrusted, ".complete"))) {
+        execFileSync(path.join(pipeline, "bin/python"), [path.join(__dirname, "fixtures/untrusted_models.py"), "--model", dirs.v1, "--out", untrusted], { stdio: ["ignore", "inherit", "inherit"] });
+        fs.writeFileSync(path.join(untrusted, ".complete"), "");
+    }
     project.provide("fixtures", dirs satisfies Provided["fixtures"]);
+    project.provide("untrusted", untrusted satisfies Provided["untrusted"]);
     project.provide("venvs", { pipeline, mlflow } satisfies Provided["venvs"]);
 }

@@ -57,15 +57,17 @@ describe.sequential("model-api with a real MLflow registry", () => {
         await mlflow.start();
         const out = execFileSync(path.join(venvs.mlflow, "bin/python"), [
             path.join(__dirname, "fixtures/register_version.py"), "--tracking-uri", mlflow.url,
-            // v1 as run artifacts, v2 as an MLflow 3 LoggedModel (the training DAG's way), v3 broken.
+            // v1 as run artifacts, v2 as an MLflow 3 LoggedModel (the training DAG's way), v3 broken,
+            // v4 a model whose tensors point outside the file (one at /etc/hostname).
             "--model-dir", fixtures.v1, "--logged-model", fixtures.v2, "--model-dir", brokenDir,
+            "--model-dir", path.join(provided("untrusted"), "external"),
         ], { encoding: "utf8", cwd: mlflow.dir });
         const versions = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { version: string; source: string });
-        expect(versions.map((v) => v.version)).toEqual(["1", "2", "3"]);
+        expect(versions.map((v) => v.version)).toEqual(["1", "2", "3", "4"]);
         expect(versions[0]!.source).toMatch(/^mlflow-artifacts:\//);
         expect(versions[1]!.source).toMatch(/^models:\/m-/);
         await mlflow.setAlias("realtor-price", "production", "1");
-        console.log(`MLflow started and 3 versions registered in ${Date.now() - t} ms`);
+        console.log(`MLflow started and 4 versions registered in ${Date.now() - t} ms`);
 
         const ready = await waitFor("ready on v1", async () => {
             const r = await fetch(`${url}/ready`);
@@ -137,6 +139,32 @@ describe.sequential("model-api with a real MLflow registry", () => {
         expect(r.status).toBe(200);
         expect(r.body.model.version).toBe("2");
         expect((await json(await fetch(`${url}/ready`))).model.version).toBe("2");
+    });
+
+    it("a version whose model references external data is refused before ONNX Runtime sees it; v2 keeps serving", async () => {
+        await mlflow.setAlias("realtor-price", "production", "4");
+        const hook = await fetch(`${url}/hooks/model_update`, { method: "POST" });
+        expect(hook.status).toBe(502);
+        const body = await json(hook);
+        expect(body).toMatchObject({ code: "MODEL_UPDATE_FAILED", version: "4", serving: "2" });
+        expect(body.message).toContain("reference data outside the model file");
+        expect(body.message).toContain("tensor 'leak' -> '/etc/hostname'");
+        const r = await post(`${url}/predict`, SEED_PAYLOADS[0]);
+        expect(r.status).toBe(200);
+        expect(r.body.model.version).toBe("2");
+    });
+
+    it("a download above MODEL_MAX_BYTES is refused (a second API with a 4 KiB limit never loads v1)", async () => {
+        await mlflow.setAlias("realtor-price", "production", "1");
+        const small = await startApp({ MLFLOW_TRACKING_URI: mlflow.url, MODEL_MAX_BYTES: "4096", MODEL_POLL_INTERVAL_SECONDS: "0.3", MODEL_RETRY_INITIAL_MS: "200" }, "mlflow-size");
+        try {
+            await waitFor("refused download", async () => (await metricValue(small.url, "model_api_model_load_failures_total", { source: "mlflow" })) >= 1, 20_000);
+            const ready = await fetch(`${small.url}/ready`);
+            expect(ready.status).toBe(503);
+            expect((await json(ready)).reason).toMatch(/MLflow: model\.onnx is larger than the 4096-byte limit \(MODEL_MAX_BYTES\): (Content-Length \d+|more than 4096 bytes streamed); refused/);
+        } finally {
+            await small.app.close();
+        }
     });
 
     it("POST /hooks/model_update swaps at once when the alias moves", async () => {
