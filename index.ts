@@ -74,6 +74,8 @@ const secrets = new PlatformSecrets(
                 "api-secret-key": { kind: "hex", length: 32 },
             },
             "grafana-credentials": { "admin-password": {} },
+            // POST /hooks/model_update: the model API requires it, the train DAG sends it.
+            "model-api-hook": { token: { kind: "hex", length: 32 } },
         },
     },
     opts,
@@ -147,7 +149,8 @@ const modelApi = new ModelApi(
         image: images.ref("model-api"),
         mlflowTrackingUri: mlflow.trackingUri,
         database: postgres.databases.mlops!,
-        credentialsChecksum: mlopsCredentials,
+        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook")]).apply((cs) => cs.join(",")),
+        hookToken: secrets.ref("model-api-hook", "token"),
     },
     opts,
 );
@@ -240,10 +243,11 @@ const airflow = new Airflow(
             MODEL_API_URL: modelApi.url,
             DATA_API_URL: dataApi.url,
         },
+        pipelineSecrets: { MODEL_API_HOOK_TOKEN: secrets.ref("model-api-hook", "token") },
         dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
         credentialsChecksum: pulumi
-            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials")])
+            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
     },

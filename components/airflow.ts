@@ -30,6 +30,11 @@ export interface AirflowArgs {
     readonly logs: { readonly s3Endpoint: pulumi.Input<string>; readonly bucket: pulumi.Input<string>; readonly accessKey: SecretKeyRef; readonly secretKey: SecretKeyRef };
     /** Environment the DAGs read (MLFLOW_TRACKING_URI, DATA_API_URL, MODEL_API_URL, ...). */
     readonly pipelineEnv: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * Credentials the DAGs read, by variable name (MODEL_API_HOOK_TOKEN): set from secretKeyRefs.
+     * @default {}
+     */
+    readonly pipelineSecrets?: Readonly<Record<string, SecretKeyRef>>;
     /** DAG files for the `local` source. */
     readonly dagFiles?: DagFiles;
     /** git-sync HTTPS password/token. */
@@ -73,6 +78,7 @@ export interface AirflowEnvArgs {
     readonly keys: AirflowArgs["keys"];
     readonly logs: { readonly s3Endpoint: string; readonly bucket: string; readonly accessKey: SecretKeyRef; readonly secretKey: SecretKeyRef };
     readonly pipelineEnv: Readonly<Record<string, string>>;
+    readonly pipelineSecrets?: Readonly<Record<string, SecretKeyRef>>;
     readonly statsd?: { readonly host: string; readonly port: number };
 }
 
@@ -145,6 +151,9 @@ export function airflowEnv(a: AirflowEnvArgs): EnvVar[] {
         ...Object.entries(a.pipelineEnv)
             .sort(([x], [y]) => x.localeCompare(y))
             .map(([name, value]) => plainEnv(name, value)),
+        ...Object.entries(a.pipelineSecrets ?? {})
+            .sort(([x], [y]) => x.localeCompare(y))
+            .map(([name, ref]) => secretEnv(name, ref)),
     ];
 }
 
@@ -263,6 +272,7 @@ export class Airflow extends pulumi.ComponentResource {
                     keys: args.keys,
                     logs: { s3Endpoint: v.s3Endpoint, bucket: v.bucket, accessKey: args.logs.accessKey, secretKey: args.logs.secretKey },
                     pipelineEnv: v.pipelineEnv,
+                    pipelineSecrets: args.pipelineSecrets,
                     statsd: args.statsd ? { host: v.statsdHost, port: args.statsd.port } : undefined,
                 });
             });

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ModelApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
 import { HttpServiceComponent } from "./http-service";
-import { plainEnv, secretEnv } from "./shared";
+import { plainEnv, secretEnv, type SecretKeyRef } from "./shared";
 
 export interface ModelApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -18,6 +18,8 @@ export interface ModelApiArgs {
     readonly database: DatabaseConnection;
     /** Rolls the pods when the database password rotates. */
     readonly credentialsChecksum: pulumi.Input<string>;
+    /** The generated token POST /hooks/model_update requires (the train DAG sends it). */
+    readonly hookToken: SecretKeyRef;
 }
 
 export const MODEL_API_PORT = 8989;
@@ -55,6 +57,7 @@ export class ModelApi extends HttpServiceComponent {
                     plainEnv("MODEL_POLL_INTERVAL_SECONDS", String(config.pollIntervalSeconds)),
                     secretEnv("MLOPS_DB_PASSWORD", database.password),
                     plainEnv("DATABASE_URL", dsn),
+                    secretEnv("HOOK_TOKEN", args.hookToken),
                 ],
             },
             opts,

@@ -37,6 +37,7 @@ describe("the whole program", () => {
             "airflow-credentials",
             "grafana-credentials",
             "minio-credentials",
+            "model-api-hook",
             "postgres-roles",
             "postgres-superuser",
             "redis-credentials",

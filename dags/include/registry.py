@@ -128,14 +128,18 @@ def record_history(conn, *, model_name: str, candidate_version: str, production_
     return row_id
 
 
-def notify_model_api(base_url: str | None, payload: Mapping[str, Any], timeout: float = 10.0) -> bool:
-    """POST /hooks/model_update. Best effort: the model API also polls the alias, so a
-    failure here is logged and reported, never raised."""
+def notify_model_api(base_url: str | None, payload: Mapping[str, Any], timeout: float = 10.0,
+                     token: str | None = None) -> bool:
+    """POST /hooks/model_update, with `Authorization: Bearer <token>` when the model API
+    requires one (MODEL_API_HOOK_TOKEN). Best effort: the model API also polls the alias, so
+    a failure here is logged and reported, never raised."""
     if not base_url:
         log.info("MODEL_API_URL not set: not notifying the model API (it polls the alias)")
         return False
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = requests.post(f"{base_url}/hooks/model_update", json=dict(payload), timeout=timeout)
+        response = requests.post(f"{base_url}/hooks/model_update", json=dict(payload), headers=headers,
+                                 timeout=timeout)
     except requests.RequestException as err:
         log.warning("model API notification failed (it will pick the model up by polling): %s", err)
         return False

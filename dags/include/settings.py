@@ -20,6 +20,8 @@ class Settings:
     day: str
     mlflow_tracking_uri: str
     model_api_url: str | None
+    # The token the model API's hook requires (a Pulumi-generated secret); None: send none.
+    model_api_hook_token: str | None
     model_name: str
     test_fraction: float
     min_new_rows: int
@@ -63,6 +65,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         day=text("MLOPS_DATA_DAY", "Tuesday") or "Tuesday",
         mlflow_tracking_uri=text("MLFLOW_TRACKING_URI") or "",
         model_api_url=(env.get("MODEL_API_URL") or "").strip().rstrip("/") or None,
+        model_api_hook_token=(env.get("MODEL_API_HOOK_TOKEN") or "").strip() or None,
         model_name=text("MLOPS_MODEL_NAME", "realtor-price") or "realtor-price",
         test_fraction=number("MLOPS_TEST_FRACTION", "0.2", float, 0.05, 0.5),
         min_new_rows=number("MLOPS_MIN_NEW_ROWS", "5000", int, 1),

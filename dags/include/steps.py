@@ -151,7 +151,8 @@ def promote_step(db_params: Mapping[str, Any], settings: Settings, candidate: Ma
             registry.set_production(name, version)
             notified = registry.notify_model_api(settings.model_api_url,
                                                  {"name": name, "version": version, "alias": registry.PRODUCTION_ALIAS},
-                                                 timeout=settings.http_timeout)
+                                                 timeout=settings.http_timeout,
+                                                 token=settings.model_api_hook_token)
         history_id = registry.record_history(conn, model_name=name, candidate_version=version,
                                              production_version=current, comparison=comparison,
                                              test_rows=len(test), notified=notified)

@@ -30,6 +30,7 @@ def test_promotion_rule(candidate, production, min_improvement, promote, reason)
 class _Hook:
     def __init__(self, status):
         self.bodies = []
+        self.authorizations = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,6 +39,7 @@ class _Hook:
 
             def do_POST(self):  # noqa: N802
                 hook.bodies.append((self.path, json.loads(self.rfile.read(int(self.headers["content-length"])))))
+                hook.authorizations.append(self.headers.get("authorization"))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -56,6 +58,16 @@ def test_notify_posts_the_version():
     try:
         assert notify_model_api(hook.url, {"name": "realtor-price", "version": "3"}) is True
         assert hook.bodies == [("/hooks/model_update", {"name": "realtor-price", "version": "3"})]
+        assert hook.authorizations == [None]
+    finally:
+        hook.close()
+
+
+def test_notify_sends_the_hook_token():
+    hook = _Hook(200)
+    try:
+        assert notify_model_api(hook.url, {"version": "3"}, token="f00d" * 16) is True
+        assert hook.authorizations == ["Bearer " + "f00d" * 16]
     finally:
         hook.close()
 

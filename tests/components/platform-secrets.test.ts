@@ -24,6 +24,8 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "airflow-credentials-fernet-key": ["base64url", 32],
             "airflow-credentials-jwt-secret": ["hex", 32],
             "airflow-credentials-api-secret-key": ["hex", 32],
+            // The model API's hook token: the model API requires it, the train DAG sends it.
+            "model-api-hook-token": ["hex", 32],
         });
         for (const g of generated) {
             // Stored encrypted in state: the engine is told the value is a secret.

@@ -22,6 +22,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the model API", () =>
             { name: "MODEL_POLL_INTERVAL_SECONDS", value: "30" },
             { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
             { name: "DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "HOOK_TOKEN", valueFrom: secretRef("model-api-hook", "token") },
         ]);
         expect(c.ports).toEqual([{ name: "http", containerPort: 8989 }]);
         expect(c.readinessProbe.httpGet).toEqual({ path: "/ready", port: "http" });
@@ -89,6 +90,18 @@ describe("the graph orders the services", () => {
         expect(a).toContain(urn("Deployment", "mlflow"));
         expect(a).toContain(urn("Deployment", "data-api"));
     });
+    it("the train DAG sends the very token the model API's hook requires (one generated Secret key)", () => {
+        const token = secretRef("model-api-hook", "token");
+        const modelApi = k8sObject(program.recorder, "Deployment", "model-api").spec.template.spec.containers[0].env;
+        expect(modelApi.find((e: any) => e.name === "HOOK_TOKEN")).toEqual({ name: "HOOK_TOKEN", valueFrom: token });
+        for (const p of ["worker", "scheduler", "dag-processor"]) {
+            const env = k8sObject(program.recorder, "Deployment", `airflow-${p}`).spec.template.spec.containers[0].env;
+            expect(env.find((e: any) => e.name === "MODEL_API_HOOK_TOKEN"), p).toEqual({ name: "MODEL_API_HOOK_TOKEN", valueFrom: token });
+        }
+        const secret = k8sObject(program.recorder, "Secret", "model-api-hook");
+        expect(Object.keys(secret.stringData ?? secret.data)).toEqual(["token"]);
+    });
+
     it("Airflow's DAG environment points at the deployed model API and data API", () => {
         const a = program.recorder.ancestors(urn("Deployment", "airflow-worker"));
         expect(a).toContain(urn("Service", "model-api"));

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -325,7 +325,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
             },
         },
     }, async (request, reply) => {
-        if (config.hookToken && request.headers.authorization !== `Bearer ${config.hookToken}`) {
+        if (config.hookToken && !bearerMatches(request.headers.authorization, config.hookToken)) {
             throw new ApiError(401, "UNAUTHORIZED", "this hook needs 'Authorization: Bearer <HOOK_TOKEN>'");
         }
         const r = await models.update(true);
@@ -370,4 +370,14 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
 
 function invalid(errors: FieldError[]): ApiError {
     return new ApiError(422, "INVALID_INPUT", `invalid input: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`, errors);
+}
+
+/**
+ * `Authorization: Bearer <token>` against the configured token in constant time: both sides are
+ * hashed first, so neither the token's length nor a matching prefix shows in the timing.
+ */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+    const given = createHash("sha256").update(header ?? "").digest();
+    const expected = createHash("sha256").update(`Bearer ${token}`).digest();
+    return timingSafeEqual(given, expected);
 }

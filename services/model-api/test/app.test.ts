@@ -157,3 +157,33 @@ describe("model-api without a model", () => {
         }
     });
 });
+
+describe("the model update hook with HOOK_TOKEN", () => {
+    it("answers 401 UNAUTHORIZED without the token or with a wrong one, and acts with the right one", async () => {
+        const token = "0123456789abcdef0123456789abcdef";
+        const { app, url } = await startApp({ MODEL_PATH: provided("fixtures").v1, HOOK_TOKEN: token }, "app-hook-token");
+        try {
+            await waitFor("ready", async () => (await fetch(`${url}/ready`)).status === 200);
+            const hook = (authorization?: string) =>
+                fetch(`${url}/hooks/model_update`, { method: "POST", headers: authorization ? { authorization } : {} });
+            for (const bad of [undefined, "Bearer", `Bearer ${token.slice(0, -1)}`, `Bearer ${token}x`, `Basic ${token}`, token]) {
+                const r = await hook(bad);
+                expect(r.status, String(bad)).toBe(401);
+                expect((await json(r)).code).toBe("UNAUTHORIZED");
+            }
+            const ok = await hook(`Bearer ${token}`);
+            expect(ok.status).toBe(200);
+            expect((await json(ok)).version).toBe("local");
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("compares in constant time over hashes, so any length is handled", async () => {
+        const { bearerMatches } = await import("../src/app");
+        expect(bearerMatches("Bearer s3cret", "s3cret")).toBe(true);
+        expect(bearerMatches("Bearer s3cre", "s3cret")).toBe(false);
+        expect(bearerMatches("Bearer s3cret" + "x".repeat(10_000), "s3cret")).toBe(false);
+        expect(bearerMatches(undefined, "s3cret")).toBe(false);
+    });
+});
