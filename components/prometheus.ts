@@ -109,13 +109,10 @@ export function prometheusArgs(config: PrometheusConfig): string[] {
 }
 
 /**
- * The discovery permissions of kubernetes_sd (pod, service and endpoints roles): read-only
- * access to exactly these resources, nothing else (no Secrets, no nodes, no writes).
+ * The discovery permissions of kubernetes_sd role `pod` (the only role the scrape config uses):
+ * read-only access to pods, nothing else (no Secrets, no nodes, no writes).
  */
-export const DISCOVERY_RULES = [
-    { apiGroups: [""], resources: ["pods", "services", "endpoints"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-];
+export const DISCOVERY_RULES = [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }];
 
 /** Prometheus: kubernetes_sd over annotated pods, alert rules from config, TSDB on a PVC. */
 export class Prometheus extends pulumi.ComponentResource {
@@ -139,18 +136,14 @@ export class Prometheus extends pulumi.ComponentResource {
         const meta = (suffix = "") => ({ name: `${name}${suffix}`, namespace: args.namespace, labels: labels(serverLabels) });
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata: meta() }, { parent: this });
-        // Cluster-scoped: named after the namespace so two platforms in one cluster do not collide.
-        const clusterName = pulumi.interpolate`${args.namespace}-${name}`;
-        const role = new k8s.rbac.v1.ClusterRole(
-            name,
-            { metadata: { name: clusterName, labels: labels(serverLabels) }, rules: DISCOVERY_RULES },
-            { parent: this },
-        );
-        const binding = new k8s.rbac.v1.ClusterRoleBinding(
+        // Namespaced: Prometheus discovers only its own namespace's pods (kubernetes_sd role
+        // `pod`, `namespaces.names`), so it gets only that, in that namespace.
+        const role = new k8s.rbac.v1.Role(name, { metadata: meta(), rules: DISCOVERY_RULES }, { parent: this });
+        const binding = new k8s.rbac.v1.RoleBinding(
             name,
             {
-                metadata: { name: clusterName, labels: labels(serverLabels) },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+                metadata: meta(),
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                 subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.namespace }],
             },
             { parent: this },

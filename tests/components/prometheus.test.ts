@@ -31,19 +31,18 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
         expect(k8sObject(program.recorder, "ConfigMap", `${NAME}-rules`).data).toEqual({ "alerts.yml": ruleFiles["alerts.yml"] });
     });
 
-    it("gets read-only discovery permissions, exactly those kubernetes_sd needs, bound to its own ServiceAccount", () => {
+    it("gets read-only discovery of its own namespace's pods (all kubernetes_sd role `pod` reads), nothing cluster-wide", () => {
         const sa = k8sObject(program.recorder, "ServiceAccount", NAME);
         expect(sa.metadata).toMatchObject({ name: NAME, namespace: "mlops" });
-        const role = k8sObject(program.recorder, "ClusterRole", NAME);
-        expect(role.metadata.name).toBe("mlops-prom-test");
-        expect(role.rules).toEqual([
-            { apiGroups: [""], resources: ["pods", "services", "endpoints"], verbs: ["get", "list", "watch"] },
-            { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-        ]);
-        const binding = k8sObject(program.recorder, "ClusterRoleBinding", NAME);
-        expect(binding.metadata.name).toBe("mlops-prom-test");
-        expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "mlops-prom-test" });
+        const role = k8sObject(program.recorder, "Role", NAME);
+        expect(role.metadata).toMatchObject({ name: NAME, namespace: "mlops" });
+        expect(role.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+        const binding = k8sObject(program.recorder, "RoleBinding", NAME);
+        expect(binding.metadata).toMatchObject({ name: NAME, namespace: "mlops" });
+        expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: NAME });
         expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: NAME, namespace: "mlops" }]);
+        const kinds = program.recorder.kubernetesObjects().map((r) => r.type);
+        expect(kinds.filter((t) => t.includes(":ClusterRole"))).toEqual([]);
     });
 
     it("renders a scrape config over annotated pods of its namespace, with the relabel rules the alerts rely on", () => {
@@ -135,7 +134,7 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
 
     it("starts only after its discovery permissions exist, and its URL resolves only after the StatefulSet", () => {
         const sts = registration(program.recorder, "StatefulSet", NAME);
-        expect(program.recorder.ancestors(sts.urn)).toContain(registration(program.recorder, "ClusterRoleBinding", NAME).urn);
+        expect(program.recorder.ancestors(sts.urn)).toContain(registration(program.recorder, "RoleBinding", NAME).urn);
     });
 
     it("is the only pod that mounts a service-account token", () => {
@@ -149,7 +148,7 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
 
     it("keeps the program plus Prometheus sound: integrity check and Kubernetes schemas", async () => {
         const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
-        expect(objects.some((o) => o.kind === "ClusterRole" && o.metadata.name === "mlops-prom-test")).toBe(true);
+        expect(objects.some((o) => o.kind === "Role" && o.metadata.name === NAME)).toBe(true);
         expect(checkIntegrity(objects)).toEqual([]);
         expect(await validateSchemas(objects)).toEqual([]);
     });
