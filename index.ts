@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig, loadSecrets } from "./config";
+import { gitRefWarning } from "./config/airflow";
 import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
 import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
@@ -24,6 +25,8 @@ import { namespaceLabels } from "./components/shared";
 
 const config = loadConfig();
 const secretConfig = loadSecrets();
+const refWarning = gitRefWarning(config.airflow.dags, pulumi.getStack());
+if (refWarning) pulumi.log.warn(refWarning);
 
 const provider = new k8s.Provider("k8s", {
     context: config.kubeContext,

@@ -56,3 +56,19 @@ export const airflowSchema = z
     })
     .prefault({});
 export type AirflowConfig = z.infer<typeof airflowSchema>;
+
+/** A git ref that names a fixed tree: a full commit id, or a version-like tag (`v1.2`, `2024.06.1`). */
+const PINNED_REF = /^([0-9a-f]{40}|v?\d+(\.\d+)*([-+][0-9A-Za-z.-]+)?)$/;
+
+/**
+ * The warning due when DAGs follow a branch outside the dev stack: whatever is pushed there is
+ * what production runs within `git.period`, with no `pulumi up` and no review of the change.
+ * `undefined` when there is nothing to say.
+ */
+export function gitRefWarning(dags: z.infer<typeof dagsSchema>, stack: string): string | undefined {
+    if (dags.source !== "git" || stack === "dev" || PINNED_REF.test(dags.git.ref)) return undefined;
+    return (
+        `'airflow.dags.git.ref' is '${dags.git.ref}', which looks like a branch: on stack '${stack}' every push to it ` +
+        `reaches the running DAGs within ${dags.git.period}. Pin a tag or a full commit id to deploy DAG changes deliberately.`
+    );
+}

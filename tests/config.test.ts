@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, parseCpu, parseMemory } from "../config";
 import { PROJECT, stackConfig } from "./program";
+import { dagsSchema, gitRefWarning } from "../config/airflow";
 
 const P = PROJECT;
 const base = { [`${P}:storageClass`]: "standard" };
@@ -123,5 +124,25 @@ describe("quantities", () => {
     it("rejects nonsense", () => {
         expect(() => parseCpu("lots")).toThrow("not a CPU quantity: 'lots'");
         expect(() => parseMemory("-1Gi")).toThrow("not a memory quantity: '-1Gi'");
+    });
+});
+
+describe("the git-sync ref warning", () => {
+    const dags = (ref: string, source: "git" | "local" = "git") => dagsSchema.parse({ source, git: { repo: "https://example.invalid/dags.git", ref } });
+    it.each([
+        ["main", "prod"],
+        ["release/2024", "staging"],
+        ["feature-x", "ci"],
+    ])("warns for the branch '%s' on stack %s, naming the field and what to do", (ref, stack) => {
+        expect(gitRefWarning(dags(ref), stack)).toMatch(new RegExp(`^'airflow\\.dags\\.git\\.ref' is '${ref.replace("/", "\\/")}', which looks like a branch: on stack '${stack}'.*Pin a tag or a full commit id`));
+    });
+    it.each([
+        ["a version tag", dags("v1.4.2"), "prod"],
+        ["a calendar tag", dags("2024.06.1"), "prod"],
+        ["a full commit id", dags("0123456789abcdef0123456789abcdef01234567"), "prod"],
+        ["a branch on dev", dags("main"), "dev"],
+        ["the local source", dags("main", "local"), "prod"],
+    ])("says nothing for %s", (_what, d, stack) => {
+        expect(gitRefWarning(d, stack)).toBeUndefined();
     });
 });
