@@ -31,6 +31,7 @@ const secrets: Record<string, string> = {
     "airflow-credentials/fernet-key": randomBytes(32).toString("base64").replace(/\+/g, "-").replace(/\//g, "_"),
     "airflow-credentials/jwt-secret": randomBytes(32).toString("hex"),
     "airflow-credentials/api-secret-key": randomBytes(32).toString("hex"),
+    "model-api-hook/token": randomBytes(32).toString("hex"),
 };
 let env: Record<string, string>;
 
