@@ -61,4 +61,13 @@ echo "=== end-to-end loop"
 cd dags
 "$AIRFLOW_VENV/bin/python" -m pytest -q -s tests/e2e
 took "end-to-end loop" "$t"
+# The harness stops every server it started, children included (MLflow's uvicorn once
+# outlived every run): anything of this run's venvs still running is a leak.
+sleep 1
+leaked="$(pgrep -af "$MLFLOW_VENV/bin/python|$AIRFLOW_VENV/bin/python|services/(model|data)-api/dist" | grep -v -e pgrep -e "^$$ " || true)"
+if [ -n "$leaked" ]; then
+  echo "50-pipeline: processes left running by the loop's harness:" >&2
+  echo "$leaked" >&2
+  exit 1
+fi
 took "50-pipeline total" "$t0"

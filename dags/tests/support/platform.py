@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,14 +61,17 @@ class Platform:
         return proc, log
 
     def stop(self) -> None:
+        # Each process leads its own session (start_new_session): signal the whole group, or
+        # what it spawned outlives it (`mlflow server` runs uvicorn as a child, which stayed
+        # listening after every run before this).
         for _, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
         for name, proc in reversed(self.procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            _signal_group(proc, signal.SIGKILL)
         if self.local_data_api:
             self.local_data_api.__exit__(None, None, None)
         self.postgres.stop()
@@ -75,6 +79,13 @@ class Platform:
 
     def db_params(self) -> dict[str, Any]:
         return self.postgres.params(dbname="mlops", user="mlops", password=self.passwords["mlops"])
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass  # the whole group is gone
 
 
 def start_platform(*, batches: int, batch_size: int) -> Platform:
