@@ -79,6 +79,8 @@ const secrets = new PlatformSecrets(
             "grafana-credentials": { "admin-password": {} },
             // POST /hooks/model_update: the model API requires it, the train DAG sends it.
             "model-api-hook": { token: { kind: "hex", length: 32 } },
+            // The data API's /restart_data_generation: only who holds it can rewind the batches.
+            "data-api-restart": { token: { kind: "hex", length: 32 } },
         },
     },
     opts,
@@ -160,7 +162,14 @@ const modelApi = new ModelApi(
 
 const dataApi = new DataApi(
     "data-api",
-    { namespace: ns, config: config.dataApi, image: images.ref("data-api"), database: postgres.databases.mlops!, credentialsChecksum: mlopsCredentials },
+    {
+        namespace: ns,
+        config: config.dataApi,
+        image: images.ref("data-api"),
+        database: postgres.databases.mlops!,
+        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("data-api-restart")]).apply((cs) => cs.join(",")),
+        restartToken: secrets.ref("data-api-restart", "token"),
+    },
     opts,
 );
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DataApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
 import { HttpServiceComponent } from "./http-service";
-import { plainEnv, secretEnv } from "./shared";
+import { plainEnv, secretEnv, type SecretKeyRef } from "./shared";
 
 export interface DataApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -15,6 +15,8 @@ export interface DataApiArgs {
     /** The `mlops` database, for batch counters when `config.state` is `postgres`. */
     readonly database: DatabaseConnection;
     readonly credentialsChecksum: pulumi.Input<string>;
+    /** The generated token /restart_data_generation requires. */
+    readonly restartToken: SecretKeyRef;
 }
 
 const CONTAINER_PORT = 8000;
@@ -54,7 +56,12 @@ export class DataApi extends HttpServiceComponent {
                 readinessPath: "/health",
                 metricsPath: "/metrics",
                 podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
-                env: [plainEnv("DATA_API_PORT", String(CONTAINER_PORT)), plainEnv("DATA_API_INTERVAL_SECONDS", String(config.intervalSeconds)), ...stateEnv],
+                env: [
+                    plainEnv("DATA_API_PORT", String(CONTAINER_PORT)),
+                    plainEnv("DATA_API_INTERVAL_SECONDS", String(config.intervalSeconds)),
+                    ...stateEnv,
+                    secretEnv("DATA_API_RESTART_TOKEN", args.restartToken),
+                ],
                 volumes: [{ name: "state", emptyDir: {} }],
                 volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
             },

@@ -35,6 +35,7 @@ describe("the whole program", () => {
         expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
             "airflow-auth",
             "airflow-credentials",
+            "data-api-restart",
             "grafana-credentials",
             "minio-credentials",
             "model-api-hook",

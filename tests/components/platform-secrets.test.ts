@@ -26,6 +26,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "airflow-credentials-api-secret-key": ["hex", 32],
             // The model API's hook token: the model API requires it, the train DAG sends it.
             "model-api-hook-token": ["hex", 32],
+            "data-api-restart-token": ["hex", 32],
         });
         for (const g of generated) {
             // Stored encrypted in state: the engine is told the value is a secret.

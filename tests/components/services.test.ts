@@ -49,6 +49,7 @@ describe("the data API", () => {
             { name: "DATA_API_STATE_BACKEND", value: "postgres" },
             { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
             { name: "DATA_API_DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "DATA_API_RESTART_TOKEN", valueFrom: secretRef("data-api-restart", "token") },
         ]);
         expect(k8sObject(program.recorder, "Service", "data-api").spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http" }]);
         expect(dep.spec.template.metadata.annotations).toMatchObject(SCRAPE("8000"));

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { DataApiConfig } from "./config.js";
@@ -14,8 +15,15 @@ export const ErrorCode = {
     unknownDay: "unknown_day",
     noMoreData: "no_more_data",
     notFound: "not_found",
+    unauthorized: "unauthorized",
     internal: "internal_error",
 } as const;
+
+/** `Authorization: Bearer <token>` in constant time (both sides hashed: no length or prefix leaks). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+    const digest = (v: string) => createHash("sha256").update(v).digest();
+    return timingSafeEqual(digest(header ?? ""), digest(`Bearer ${token}`));
+}
 
 const errorSchema = {
     type: "object",
@@ -169,11 +177,15 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
                         properties: { ok: { type: "boolean" }, group_number: { type: "integer" }, day: { type: "string" }, message: { type: "string" } },
                     },
                     400: errorSchema,
+                    401: errorSchema,
                     422: errorSchema,
                 },
             },
         },
         async (req) => {
+            if (config.restartToken && !bearerMatches(req.headers.authorization, config.restartToken)) {
+                throw new HttpError(401, ErrorCode.unauthorized, "restarting data generation needs 'Authorization: Bearer <DATA_API_RESTART_TOKEN>'");
+            }
             const { group, day } = checkQuery(req.query);
             await store.reset(group, day);
             metrics.currentBatch.set({ group_number: String(group), day }, 0);

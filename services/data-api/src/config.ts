@@ -49,6 +49,8 @@ const envSchema = z
         DATA_API_STATE_BACKEND: z.enum(["file", "postgres"], { message: "'DATA_API_STATE_BACKEND' must be 'file' or 'postgres'" }).default("file"),
         DATA_API_STATE_FILE: z.string().default("data-api-state.json"),
         DATA_API_DATABASE_URL: z.string().optional(),
+        /** When set, /restart_data_generation requires `Authorization: Bearer <token>`. */
+        DATA_API_RESTART_TOKEN: z.string().optional(),
         DATA_API_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     ;
@@ -82,6 +84,8 @@ export interface DataApiConfig {
     readonly csvMaxRows: number;
     readonly state: { readonly backend: "file"; readonly file: string } | { readonly backend: "postgres"; readonly databaseUrl: string };
     readonly logLevel: string;
+    /** Required by /restart_data_generation as a bearer token when set (the platform always sets it). */
+    readonly restartToken?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): DataApiConfig {
@@ -113,5 +117,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DataApiConfig 
                 ? { backend: "postgres" as const, databaseUrl: e.DATA_API_DATABASE_URL! }
                 : { backend: "file" as const, file: e.DATA_API_STATE_FILE },
         logLevel: e.DATA_API_LOG_LEVEL,
+        restartToken: e.DATA_API_RESTART_TOKEN?.trim() || undefined,
     });
 }

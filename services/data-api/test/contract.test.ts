@@ -69,6 +69,23 @@ describe("GET /data: the course service's contract", () => {
         expect((await api.get("/data?group_number=2&day=Tuesday")).body.batch_number).toBe(2);
     });
 
+    it("with DATA_API_RESTART_TOKEN, /restart_data_generation answers 401 unless the bearer token matches, and resets nothing", async () => {
+        const token = "5ec2e7".repeat(8);
+        const api = await start({ DATA_API_BATCHES: "3", DATA_API_BATCH_SIZE: "5", DATA_API_INTERVAL_SECONDS: "0", DATA_API_RESTART_TOKEN: token });
+        await api.get("/data?group_number=1&day=Tuesday");
+        const restart = (authorization?: string) =>
+            fetch(`${api.url}/restart_data_generation?group_number=1&day=Tuesday`, { headers: authorization ? { authorization } : {} });
+        for (const bad of [undefined, `Bearer ${token.slice(1)}`, `Bearer ${token}0`, `Basic ${token}`, token]) {
+            const r = await restart(bad);
+            expect(r.status, String(bad)).toBe(401);
+            expect(await r.json()).toEqual({ code: "unauthorized", detail: "restarting data generation needs 'Authorization: Bearer <DATA_API_RESTART_TOKEN>'" });
+        }
+        // Still at batch 1: nothing was reset by the refused calls.
+        expect((await api.get("/data?group_number=1&day=Tuesday")).body.batch_number).toBe(2);
+        expect((await restart(`Bearer ${token}`)).status).toBe(200);
+        expect((await api.get("/data?group_number=1&day=Tuesday")).body.batch_number).toBe(1);
+    });
+
     it("gives each group and each day its own rows", async () => {
         const api = await start({ DATA_API_BATCHES: "2", DATA_API_BATCH_SIZE: "20", DATA_API_INTERVAL_SECONDS: "300" });
         const g1 = (await api.get("/data?group_number=1&day=Tuesday")).body.data;
