@@ -540,7 +540,7 @@ const CONTRACTS: readonly ImageContract[] = [
                         name: "MINIO_ROOT_USER",
                         use: "required",
                         when: { env: "MINIO_ROOT_PASSWORD" },
-                        note: "fatal 'Unable to start MinIO' when only the password is set; with neither, the root credentials are minioadmin:minioadmin",
+                        note: "fatal 'Unable to start MinIO' when only the password is set; with neither, MinIO falls back to its well-known default root credentials (DefaultAccessKey/DefaultSecretKey), which is why the platform always sets both from generated Secrets",
                         source: `${MINIO}/cmd/common-main.go (EnvRootUser/EnvRootPassword checks) and ${MINIO}/internal/auth/credentials.go (DefaultAccessKey)`,
                     },
                     {
