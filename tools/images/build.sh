@@ -1,82 +1,102 @@
 #!/usr/bin/env bash
-# Usage: tools/images/build.sh NAME   -> prints the path of NAME's OCI archive
-# Builds one of the cluster tier's infrastructure images with buildah (no registry, no
-# daemon) from tools/images/NAME/Containerfile, into
-#   ${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/images/NAME-<key>.tar   (oci-archive)
-# keyed by a hash of the Containerfile and everything copied into the image, and reuses it.
-# The archive carries the image's reference (e.g. registry.k8s.io/pause:3.10), so
-# `ctr -n k8s.io images import` makes it available to the kubelet under that name.
-#   pause                   the pod sandbox (pause.c, compiled statically here)
-#   busybox                 Debian's busybox-static with its applet links
-#   coredns, local-path-provisioner   from tools/node-addons/build.sh
+# Usage: tools/images/build.sh NAME          -> prints the path of NAME's OCI archive
+#        tools/images/build.sh --ref NAME    -> prints NAME's image reference only (no build)
+#        tools/images/build.sh --list        -> prints every NAME
 #
-#   tools/images/build.sh --ref NAME    -> prints NAME's image reference only (no build)
+# Builds one image of the cluster tier with buildah (no registry, no daemon, nothing pulled)
+# into ${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/images/NAME-<key>.tar (oci-archive),
+# keyed by a hash of everything that goes into it (its recipe, its build context, the keys of
+# the images it is built FROM), and reuses it. The archive carries the image's reference, so
+# `ctr -n k8s.io images import` makes it available to the kubelet under that name.
+#
+# One directory per image, tools/images/NAME/, with image.sh (sourced) setting:
+#   IMAGE_REF=registry/repo:tag     the reference (fully qualified: the CRI looks an
+#                                   unqualified one up as docker.io/<name>)
+#   IMAGE_BASES=(NAME ...)          images of this directory named by FROM: built first and
+#                                   loaded into buildah's store (builds never pull)
+#   IMAGE_DOCKERFILE=path           relative to the repository (default tools/images/NAME/Containerfile)
+#   IMAGE_FILES=(path ...)          repository paths (git-tracked files only) copied into the
+#                                   build context at the same relative paths
+#   IMAGE_BUILD_ARGS=(K=V ...)      --build-arg values
+#   prepare() { ...; }              optional: fills "$ctx" (the build context) with more files;
+#                                   what it puts there is part of the key
+#   materialize() { ...; }          optional: runs only when the image is built, after the key
+#                                   is taken (e.g. a Debian root filesystem from mmdebstrap,
+#                                   whose key is its recipe: suite and package list)
+# and optionally `IMAGE_REF` computed by a function `ref()` instead.
+#
+# Build steps that install packages (apt, pip, npm) reach the same registries as this machine:
+# its CA bundle, pip.conf and npm's global npmrc are mounted read-only into RUN steps (never
+# copied into an image).
 set -euo pipefail
 only_ref=0
-if [ "${1:-}" = --ref ]; then only_ref=1; shift; fi
+case "${1:-}" in
+  --ref) only_ref=1; shift ;;
+  --list) for d in "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"/*/image.sh; do basename "$(dirname "$d")"; done; exit 0 ;;
+esac
 name="${1:?usage: tools/images/build.sh [--ref] NAME}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-[ -f "$here/$name/Containerfile" ] || { echo "images/build.sh: no image '$name' (tools/images/$name/Containerfile)" >&2; exit 2; }
+repo="$(cd "$here/../.." && pwd)"
+[ -f "$here/$name/image.sh" ] || { echo "images/build.sh: no image '$name' (tools/images/$name/image.sh)" >&2; exit 2; }
 
-# Debian's busybox-static, by its own version (read whole: a closed pipe would fail it).
-busybox_version() {
-  local banner
-  banner="$(/bin/busybox --help 2>&1 || true)"
-  banner="${banner%%$'\n'*}"
-  [[ "$banner" =~ ^BusyBox\ v([0-9.]+) ]] || { echo "images/build.sh: /bin/busybox is not Debian's busybox-static (apt-get install busybox-static)" >&2; return 2; }
-  echo "${BASH_REMATCH[1]}"
-}
-ref_of() {
-  case "$1" in
-    pause) echo registry.k8s.io/pause:3.10 ;;
-    # Fully qualified: the CRI looks an unqualified reference up as docker.io/<name>.
-    busybox) echo "docker.io/mlops-local/busybox:$(busybox_version)" ;;
-    coredns) echo registry.k8s.io/coredns/coredns:v1.15.0 ;;
-    local-path-provisioner) echo docker.io/rancher/local-path-provisioner:v0.0.30 ;;
-    *) echo "images/build.sh: no recipe for '$1'" >&2; return 2 ;;
-  esac
-}
-ref="$(ref_of "$name")"
-if [ "$only_ref" = 1 ]; then echo "$ref"; exit 0; fi
+IMAGE_REF="" IMAGE_BASES=() IMAGE_DOCKERFILE="" IMAGE_FILES=() IMAGE_BUILD_ARGS=()
+prepare() { :; }
+materialize() { :; }
+# shellcheck source=tools/images/lib.sh
+source "$here/lib.sh"
+# shellcheck source=/dev/null
+source "$here/$name/image.sh"
+if declare -F ref >/dev/null; then IMAGE_REF="$(ref)"; fi
+[ -n "$IMAGE_REF" ] || { echo "images/build.sh: tools/images/$name/image.sh sets no IMAGE_REF" >&2; exit 2; }
+if [ "$only_ref" = 1 ]; then echo "$IMAGE_REF"; exit 0; fi
 command -v buildah >/dev/null || { echo "images/build.sh: buildah is required (apt-get install buildah)" >&2; exit 2; }
 
 root="${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}"
 mkdir -p "$root/images"
+store=(--root "$root/images/buildah/storage" --runroot "$root/images/buildah/run" --storage-driver vfs)
+
+# Bases first (each prints its archive); their archives' names carry their keys.
+base_tars=()
+for b in "${IMAGE_BASES[@]}"; do base_tars+=("$(bash "$here/build.sh" "$b")"); done
+
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
-cp "$here/$name/Containerfile" "$ctx/"
-
-case "$name" in
-  pause)
-    command -v gcc >/dev/null || { echo "images/build.sh: gcc is required for pause" >&2; exit 2; }
-    gcc -static -Os -Wall -Werror -o "$ctx/pause" "$here/pause/pause.c"
-    strip "$ctx/pause" ;;
-  busybox)
-    ldd /bin/busybox >/dev/null 2>&1 && { echo "images/build.sh: /bin/busybox is not static (install busybox-static)" >&2; exit 2; }
-    mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc"
-    cp /bin/busybox "$ctx/rootfs/bin/busybox"
-    "$ctx/rootfs/bin/busybox" --install -s "$ctx/rootfs/bin"
-    # install -s links to the absolute path of the binary it ran as; point them at /bin/busybox.
-    for l in "$ctx"/rootfs/bin/*; do [ -L "$l" ] && ln -sf /bin/busybox "$l"; done
-    chmod 1777 "$ctx/rootfs/tmp"
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$ctx/rootfs/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\n' >"$ctx/rootfs/etc/group" ;;
-  coredns|local-path-provisioner)
-    addons="$(bash "$here/../node-addons/build.sh")"
-    cp "$addons/$name" "$ctx/$name" ;;
-esac
+dockerfile="${IMAGE_DOCKERFILE:-tools/images/$name/Containerfile}"
+[ -f "$repo/$dockerfile" ] || { echo "images/build.sh: $dockerfile does not exist" >&2; exit 2; }
+if [ "${#IMAGE_FILES[@]}" -gt 0 ]; then
+  # Tracked files only: node_modules, dist and caches never reach a build context.
+  (cd "$repo" && git ls-files -z -- "${IMAGE_FILES[@]}" | tar --null -T - -cf -) | tar -xf - -C "$ctx"
+fi
+for f in "$here/$name"/*; do
+  case "$(basename "$f")" in image.sh) ;; *) [ -e "$ctx/$(basename "$f")" ] || cp -a "$f" "$ctx/" ;; esac
+done
+prepare
+cp "$repo/$dockerfile" "$ctx/.Containerfile"
 
 key="$( (cd "$ctx" && find . -type f -o -type l | LC_ALL=C sort | while read -r f; do
-  if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum <"$f" | cut -c1-64)"; fi; done; echo "$ref") | sha256sum | cut -c1-12)"
+  if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(stat -c %a "$f") $(sha256sum <"$f" | cut -c1-64)"; fi; done
+  echo "$IMAGE_REF ${IMAGE_BUILD_ARGS[*]}"; for t in "${base_tars[@]}"; do basename "$t"; done) | sha256sum | cut -c1-12)"
 out="$root/images/$name-$key.tar"
 if [ -s "$out" ]; then echo "$out"; exit 0; fi
 
 exec 9>"$root/images/.lock"; flock 9
+if [ -s "$out" ]; then echo "$out"; exit 0; fi
 t0=$(date +%s)
-store=(--root "$root/images/buildah/storage" --runroot "$root/images/buildah/run" --storage-driver vfs)
-buildah "${store[@]}" bud --quiet --isolation chroot --layers=false -f "$ctx/Containerfile" -t "$ref" "$ctx" >&2
-buildah "${store[@]}" push --quiet "$ref" "oci-archive:$out.tmp:$ref" >&2
-buildah "${store[@]}" rmi "$ref" >/dev/null 2>&1 || true
+materialize
+for t in "${base_tars[@]}"; do
+  buildah "${store[@]}" pull --quiet "oci-archive:$t" >/dev/null
+done
+mounts=()
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf /usr/etc/npmrc; do
+  [ -f "$f" ] && mounts+=(--volume "$f:$f:ro")
+done
+args=()
+for a in "${IMAGE_BUILD_ARGS[@]}"; do args+=(--build-arg "$a"); done
+echo "images/build.sh: building $name ($IMAGE_REF)" >&2
+buildah "${store[@]}" bud --quiet --isolation chroot --layers=false --pull-never "${mounts[@]}" "${args[@]}" \
+  -f "$ctx/.Containerfile" -t "$IMAGE_REF" "$ctx" >&2
+buildah "${store[@]}" push --quiet "$IMAGE_REF" "oci-archive:$out.tmp:$IMAGE_REF" >&2
+buildah "${store[@]}" rmi --all --force >/dev/null 2>&1 || true
 mv "$out.tmp" "$out"
-echo "images/build.sh: $name ($ref) built in $(( $(date +%s) - t0 ))s: $out" >&2
+echo "images/build.sh: $name ($IMAGE_REF) built in $(( $(date +%s) - t0 ))s: $out" >&2
 echo "$out"

@@ -1,0 +1,29 @@
+# Helpers for tools/images/*/image.sh (sourced by tools/images/build.sh).
+
+# debian_rootfs SUITE OUT [PACKAGE...]: a minimal Debian root filesystem (mmdebstrap minbase)
+# with PACKAGES, as a tarball at OUT. Packages come from the Debian archive this machine's apt
+# is configured with (its sources for its own suite; for another suite, the same archive's
+# URIs with that suite). Documentation, man pages and locales are left out; apt's lists are
+# removed, so an image built from it never runs apt at run time.
+debian_rootfs() {
+  local suite="$1" out="$2"; shift 2
+  command -v mmdebstrap >/dev/null || { echo "images: mmdebstrap is required (apt-get install mmdebstrap)" >&2; return 2; }
+  local include="" p
+  for p in "$@"; do include="${include:+$include,}$p"; done
+  local own; own="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  local sources=()
+  if [ "$suite" != "$own" ]; then
+    # The archive's URIs as this machine's apt knows them (deb822 or one-line sources).
+    local main sec
+    main="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p)"
+    sec="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian-security/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p)"
+    [ -n "$main" ] || { echo "images: no Debian archive in this machine's apt sources" >&2; return 2; }
+    sources+=("deb ${main%/} $suite main" "deb ${main%/} $suite-updates main")
+    [ -n "$sec" ] && sources+=("deb ${sec%/} $suite-security main")
+  fi
+  mmdebstrap --quiet --variant=minbase ${include:+--include="$include"} \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*' \
+    "$suite" "$out" "${sources[@]}" >&2
+}
