@@ -76,7 +76,7 @@ const secrets = new PlatformSecrets(
                 "jwt-secret": { kind: "hex", length: 32 },
                 "api-secret-key": { kind: "hex", length: 32 },
             },
-            "grafana-credentials": { "admin-password": {} },
+            ...(config.grafana.enabled ? { "grafana-credentials": { "admin-password": {} } } : {}),
             // POST /hooks/model_update: the model API requires it, the train DAG sends it.
             "model-api-hook": { token: { kind: "hex", length: 32 } },
             // The data API's /restart_data_generation: only who holds it can rewind the batches.
@@ -197,20 +197,22 @@ const statsdExporter = new StatsdExporter(
     opts,
 );
 
-const grafana = new Grafana(
-    "grafana",
-    {
-        namespace: ns,
-        config: config.grafana,
-        adminPassword: secrets.ref("grafana-credentials", "admin-password"),
-        credentialsChecksum: secrets.checksum("grafana-credentials"),
-        prometheusUrl: prometheus.url,
-        prometheusScrapeInterval: config.prometheus.scrapeInterval,
-        dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
-        rootUrl: ((host) => (host ? ingressUrl(config.ingress, host) : undefined))(ingressHost(config.ingress, "grafana")),
-    },
-    opts,
-);
+const grafana = config.grafana.enabled
+    ? new Grafana(
+          "grafana",
+          {
+              namespace: ns,
+              config: config.grafana,
+              adminPassword: secrets.ref("grafana-credentials", "admin-password"),
+              credentialsChecksum: secrets.checksum("grafana-credentials"),
+              prometheusUrl: prometheus.url,
+              prometheusScrapeInterval: config.prometheus.scrapeInterval,
+              dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
+              rootUrl: ((host) => (host ? ingressUrl(config.ingress, host) : undefined))(ingressHost(config.ingress, "grafana")),
+          },
+          opts,
+      )
+    : undefined;
 
 /** Where the local DAG source puts the shared listing contract the DAGs read (config/listing.json, feature spec). */
 const LOCAL_CONFIG_DIR = "_platform_config";
@@ -281,7 +283,7 @@ const ingress = config.ingress.enabled
                   modelApi: { serviceName: modelApi.serviceName, port: MODEL_API_PORT, skipAwait: true },
                   ui: { serviceName: ui.serviceName, port: UI_PORT },
                   prometheus: { serviceName: prometheus.serviceName, port: PROMETHEUS_PORT },
-                  grafana: { serviceName: grafana.serviceName, port: GRAFANA_PORT },
+                  ...(grafana ? { grafana: { serviceName: grafana.serviceName, port: GRAFANA_PORT } } : {}),
               },
           },
           opts,
@@ -303,7 +305,7 @@ export const endpoints = {
     dataApi: dataApi.url,
     ui: ui.url,
     prometheus: prometheus.url,
-    grafana: grafana.url,
+    grafana: grafana?.url,
 };
 export const portForwards = {
     postgres: portForward(postgres.serviceName, POSTGRES_PORT, POSTGRES_PORT),
@@ -315,7 +317,7 @@ export const portForwards = {
     dataApi: portForward(dataApi.serviceName, 8000, DATA_API_SERVICE_PORT),
     ui: portForward(ui.serviceName, UI_PORT, UI_PORT),
     prometheus: portForward(prometheus.serviceName, PROMETHEUS_PORT, PROMETHEUS_PORT),
-    grafana: portForward(grafana.serviceName, GRAFANA_PORT, GRAFANA_PORT),
+    grafana: grafana ? portForward(grafana.serviceName, GRAFANA_PORT, GRAFANA_PORT) : undefined,
 };
 /** Public URL per UI when `ingress.enabled`: the hosts of `ingress.hosts`. */
 export const ingressUrls = ingress?.urls;
@@ -324,5 +326,5 @@ export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },
     postgresSuperuser: { user: "postgres", password: secrets.value("postgres-superuser", "password") },
     airflowAdmin: { user: config.airflow.adminUser, password: secrets.value("airflow-credentials", "admin-password") },
-    grafanaAdmin: { user: config.grafana.adminUser, password: secrets.value("grafana-credentials", "admin-password") },
+    grafanaAdmin: config.grafana.enabled ? { user: config.grafana.adminUser, password: secrets.value("grafana-credentials", "admin-password") } : undefined,
 };

@@ -19,7 +19,8 @@ export interface PlatformIngressArgs {
     readonly namespace: pulumi.Input<string>;
     readonly config: IngressConfig;
     /** Where each service's host goes. */
-    readonly backends: Readonly<Record<IngressService, IngressBackend>>;
+    /** A service left out (e.g. Grafana when it is disabled) must have no host. */
+    readonly backends: Readonly<Partial<Record<IngressService, IngressBackend>>>;
 }
 
 /** `minioConsole` -> `minio-console`: the object name of a service's Ingress. */
@@ -58,6 +59,7 @@ export class PlatformIngress extends pulumi.ComponentResource {
             const host = config.hosts[service];
             if (host === undefined) continue;
             const backend = args.backends[service];
+            if (backend === undefined) throw new Error(`ingress: '${service}' has a host but no backend (is it disabled?)`);
             const objectName = ingressName(service);
             ingresses[service] = new k8s.networking.v1.Ingress(
                 `${name}-${objectName}`,

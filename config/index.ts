@@ -21,7 +21,8 @@ export type { Resources } from "./shared";
  * (`pulumi config set postgres '{"storage":{"size":"20Gi"}}' --path` or in Pulumi.<stack>.yaml);
  * defaults live here, stack files only override.
  */
-export const configSchema = z.strictObject({
+export const configSchema = z
+    .strictObject({
     ...platformSchema,
     postgres: postgresSchema,
     redis: redisSchema,
@@ -43,7 +44,11 @@ export const configSchema = z.strictObject({
     gitSyncPassword: z.string().min(1, "must not be empty").optional(),
     /** Password for `images.registry` (`pulumi config set --secret registryPassword ...`). */
     registryPassword: z.string().min(1, "must not be empty").optional(),
-});
+    })
+    .refine((c) => c.grafana.enabled || !c.ingress.enabled || c.ingress.hosts.grafana === undefined, {
+        message: "is set but 'grafana.enabled' is false: remove the host or enable Grafana",
+        path: ["ingress", "hosts", "grafana"],
+    });
 
 export type PlatformConfig = Readonly<Omit<z.infer<typeof configSchema>, "gitSyncPassword" | "registryPassword">>;
 

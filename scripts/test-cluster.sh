@@ -7,7 +7,9 @@
 # What runs for real here: pods under Pod Security `restricted`, a Service reached by its
 # DNS name through kube-proxy's rules, a dynamically provisioned volume that outlives its
 # pod, container logs through the API server, pod metrics from the kubelet's summary API.
-# Not yet here (issue 14 continues): `pulumi up --stack local` of the platform itself.
+# Then the platform itself: every image its stack `local` (Pulumi.local.yaml) runs is built here
+# and imported into the node, `pulumi up --stack local` deploys it, every workload must be Ready
+# with no restart, and `pulumi destroy` must leave nothing behind.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -34,6 +36,11 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+phase "platform images (built here, cached)"
+# Before the cluster starts: a cold build takes minutes and needs no node.
+bash scripts/cluster-images.sh build >/dev/null
+phase_end
 
 phase "cluster up"
 bash scripts/cluster-up.sh | tee "/tmp/cluster-up.$$.log" | sed 's/^/  /'
@@ -94,6 +101,69 @@ if grep -q '^smoke/web-' <<<"$stats"; then
 else
   fail "no stats for smoke/web in the kubelet's summary API after 60s: $stats"
 fi
+phase_end
+
+phase "platform: images into the node"
+bash scripts/cluster-images.sh import >/dev/null && ok "the local stack's images are in the node's containerd" || fail "importing the platform's images"
+phase_end
+
+phase "platform: pulumi up --stack local"
+WORK="$(mktemp -d /tmp/mlops-cluster-pulumi.XXXXXX)"
+# shellcheck source=scripts/lib/pulumi-project.sh
+source scripts/lib/pulumi-project.sh
+pulumi_project "$WORK" local
+cd "$REPO"
+PULUMI+=(--cwd "$WORK/project")
+up_t0=$SECONDS
+# The provider awaits every workload's readiness (the model API's excepted: it is Ready only
+# once a model is promoted), so the end of `up` is "all Ready".
+if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up.log" 2>&1; then
+  UP_SECONDS=$((SECONDS - up_t0))
+  ok "pulumi up --stack local: $(grep -E '^ *[+] *[0-9]+ created$' "$WORK/up.log" | xargs) in ${UP_SECONDS}s (start of up to all Ready)"
+else
+  UP_SECONDS=$((SECONDS - up_t0))
+  fail "pulumi up --stack local (after ${UP_SECONDS}s)"; tail -60 "$WORK/up.log"
+  kubectl -n mlops get pods -o wide 2>&1 | sed 's/^/  /'
+fi
+phase_end
+
+phase "platform: every workload on real pods"
+ns=mlops
+if kubectl -n $ns get jobs -o jsonpath='{range .items[*]}{.metadata.name}={.status.succeeded}{"\n"}{end}' | tee "$WORK/jobs.txt" | grep -vq '=1$'; then
+  fail "a Job did not complete: $(xargs <"$WORK/jobs.txt")"
+else
+  ok "all $(wc -l <"$WORK/jobs.txt") Jobs Complete"
+fi
+# The model API is Ready only once a model is promoted (the loop below).
+not_ready=$(kubectl -n $ns get deploy,sts -o jsonpath='{range .items[*]}{.kind}/{.metadata.name} {.status.readyReplicas}/{.spec.replicas}{"\n"}{end}' \
+  | awk '$1 != "Deployment/model-api" { split($2, r, "/"); if (r[1] != r[2]) print $1 }')
+[ -z "$not_ready" ] && ok "every Deployment and StatefulSet is Ready ($(kubectl -n $ns get deploy,sts -o name | wc -l), the model API awaiting its first model)" || fail "not Ready: $(echo $not_ready)"
+restarted() { kubectl -n $ns get pods -o json | jq -r '.items[] | .metadata.name as $p | .status.containerStatuses[]? | select(.restartCount > 0) | "\($p) \(.name) \(.restartCount)"'; }
+r="$(restarted)"
+if [ -z "$r" ]; then
+  ok "no container restarted ($(kubectl -n $ns get pods --no-headers | wc -l) pods)"
+else
+  fail "containers restarted: $(echo "$r" | xargs)"
+  while read -r pod container _; do
+    echo "  --- last logs of $pod/$container before its restart"
+    kubectl -n $ns logs "$pod" -c "$container" --previous --tail=25 2>&1 | sed 's/^/    /'
+  done <<<"$r"
+fi
+phase_end
+
+phase "platform: pulumi destroy"
+if "${PULUMI[@]}" destroy --stack local --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
+  ok "pulumi destroy: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"
+else
+  fail "pulumi destroy"; tail -40 "$WORK/destroy.log"
+fi
+left=$(kubectl get all,pvc,secrets,configmaps,jobs,serviceaccounts,roles,rolebindings -A -l app.kubernetes.io/part-of=mlops-platform -o name 2>/dev/null || true)
+if [ -z "$left" ] && ! kubectl get ns $ns >/dev/null 2>&1; then
+  ok "nothing of the platform is left (namespace $ns gone, no labelled objects)"
+else
+  fail "left behind after destroy: ${left:-namespace $ns}"
+fi
+rm -rf "$WORK"
 phase_end
 
 phase "cluster down"

@@ -32,18 +32,7 @@ trap cleanup EXIT
 phase_start "toolchain"
 # Builds whatever is missing (cold: tens of minutes, see tools/README.md); warm: instant.
 bash tools/build-toolchain.sh >&2
-eval "$(bash tools/build-toolchain.sh --print-env)"
 BIN="$(bash tools/build-toolchain.sh --print-bin-dir)"
-# Dynamic providers (components/generated-secret.ts) run through the `pulumi-nodejs`
-# provider, which the Pulumi distribution ships as this two-line script.
-mkdir -p "$WORK/bin"
-cat > "$WORK/bin/pulumi-resource-pulumi-nodejs" <<'EOF'
-#!/bin/sh
-exec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"
-EOF
-chmod +x "$WORK/bin/pulumi-resource-pulumi-nodejs"
-export PATH="$WORK/bin:$PATH"
-[ -d node_modules/@pulumi/pulumi ] || { echo "node_modules missing: run npm ci first" >&2; exit 2; }
 phase_end
 
 phase_start "control plane"
@@ -59,22 +48,9 @@ kubectl() { "$BIN/kubectl" "$@"; }
 kubectl get nodes -o name
 phase_end
 
-# The program runs from a copy so `pulumi stack init` can write its salt into the stack file
-# without touching the checkout; node_modules is shared by a symlink.
-PROJECT="$WORK/project"
-mkdir -p "$PROJECT"
-cp -r Pulumi.yaml Pulumi.ci.yaml index.ts tsconfig.json package.json config components dags "$PROJECT/"
-ln -s "$REPO/node_modules" "$PROJECT/node_modules"
-cd "$PROJECT"
-export PULUMI_BACKEND_URL="file://$WORK/state"
-mkdir -p "$WORK/state"
-PULUMI_CONFIG_PASSPHRASE="$(head -c 24 /dev/urandom | base64)"
-export PULUMI_CONFIG_PASSPHRASE
-export PULUMI_SKIP_CONFIRMATIONS=true
-# `--event-log` is registered only with the debug commands enabled (CLI 3.248).
-export PULUMI_DEBUG_COMMANDS=true
-PULUMI=(pulumi --non-interactive --color never)
-"${PULUMI[@]}" stack init ci >/dev/null
+# shellcheck source=scripts/lib/pulumi-project.sh
+source scripts/lib/pulumi-project.sh
+pulumi_project "$WORK" ci
 
 phase_start "pulumi preview"
 if "${PULUMI[@]}" preview --stack ci --diff >"$WORK/preview.log" 2>&1; then

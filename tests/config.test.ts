@@ -87,6 +87,7 @@ describe("bad input is reported field by field", () => {
         ["ingress host that is not a DNS name", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { mlflow: "MLflow_Host" } }) }, ["'ingress.hosts.mlflow' must be a lower-case DNS name such as 'mlflow.example.com' (got 'MLflow_Host')"]],
         ["ingress host for an unknown service", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { jupyter: "j.example.com", ui: "ui.example.com" } }) }, ["'ingress.hosts.jupyter' is not a known setting"]],
         ["two services on one ingress host", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { ui: "mlops.example.com", grafana: "mlops.example.com" } }) }, ["'ingress.hosts' must give each service a host of its own"]],
+        ["an ingress host for Grafana while it is disabled", { ...base, [`${P}:grafana`]: JSON.stringify({ enabled: false }), [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { grafana: "g.example.com" } }) }, ["'ingress.hosts.grafana' is set but 'grafana.enabled' is false: remove the host or enable Grafana"]],
         ["incomplete resources", { ...base, [`${P}:minio`]: JSON.stringify({ resources: { cpu: "1" } }) }, ["'minio.resources.memory' is required", "'minio.resources.memoryLimit' is required"]],
         [
             "several problems at once",
