@@ -151,6 +151,67 @@ else
 fi
 phase_end
 
+phase "platform: the loop inside the cluster"
+# From this machine, Services are reached at their ClusterIPs through kube-proxy's rules.
+svc_url() { kubectl -n $ns get svc "$1" -o jsonpath="http://{.spec.clusterIP}:{.spec.ports[?(@.name=='$2')].port}"; }
+secret() { kubectl -n $ns get secret "$1" -o jsonpath="{.data.$2}" | base64 -d; }
+endpoint() { "${PULUMI[@]}" stack output endpoints --stack local --json | jq -r ".$1"; }
+AIRFLOW="$(svc_url airflow-api-server http)"
+MLFLOW="$(svc_url mlflow http)"
+# The admin's password goes to curl on stdin, never on a command line.
+token="$(jq -n --arg u admin --arg p "$(secret airflow-credentials admin-password)" '{username: $u, password: $p}' \
+  | curl -fsS -X POST "$AIRFLOW/auth/token" -H 'content-type: application/json' --data-binary @- | jq -r .access_token)" || token=""
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
+if [ -n "$token" ] && run="$(api -X POST "$AIRFLOW/api/v2/dags/ingest/dagRuns" -d '{"logical_date": null}' | jq -r .dag_run_id)"; then
+  ok "triggered ingest through Airflow's REST API (run $run), as admin with a JWT"
+else
+  fail "could not trigger ingest through Airflow's REST API at $AIRFLOW"
+fi
+# The scheduler and a Celery worker run ingest; its asset event schedules train; train registers
+# and promotes. Progress: every DAG run's task states, every 20 s.
+LOOP_TIMEOUT=${MLOPS_LOOP_TIMEOUT:-1500}
+t0=$SECONDS; version=""; last=""
+while [ $((SECONDS - t0)) -lt "$LOOP_TIMEOUT" ]; do
+  version="$(curl -fsS "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" 2>/dev/null | jq -r '.model_version.version // empty' || true)"
+  train_state="$(api "$AIRFLOW/api/v2/dags/train/dagRuns?order_by=-run_after&limit=1" 2>/dev/null | jq -r '.dag_runs[0].state // "none"' || echo none)"
+  [ -n "$version" ] && break
+  [ "$train_state" = failed ] && break
+  line="ingest $(api "$AIRFLOW/api/v2/dags/ingest/dagRuns/$run/taskInstances" 2>/dev/null | jq -r '[.task_instances[] | "\(.task_id)=\(.state)"] | join(" ")' || true); train $train_state"
+  if [ "$line" != "$last" ] || [ $(( (SECONDS - t0) % 60 )) -lt 10 ]; then echo "  [loop $((SECONDS - t0))s] $line"; last="$line"; fi
+  sleep 10
+done
+if [ -n "$version" ]; then
+  ok "train registered version $version and promoted it to 'production' ($((SECONDS - t0))s after the trigger)"
+else
+  fail "no 'production' version after $((SECONDS - t0))s (last train run: $train_state)"
+  for d in ingest train; do
+    api "$AIRFLOW/api/v2/dags/$d/dagRuns?order_by=-run_after&limit=1" 2>/dev/null | jq -c '.dag_runs[0] | {dag_id, state, run_id: .dag_run_id}' | sed 's/^/  /' || true
+  done
+  for p in airflow-scheduler airflow-worker; do echo "  --- $p"; kubectl -n $ns logs "deploy/$p" --tail=30 2>&1 | sed 's/^/    /'; done
+fi
+if [ -n "$version" ] && kubectl -n $ns rollout status deploy/model-api --timeout=180s >/dev/null; then
+  MODEL_API_IMAGE="$(kubectl -n $ns get deploy model-api -o jsonpath='{.spec.template.spec.containers[0].image}')"
+  kubectl -n $ns delete job predict-check --ignore-not-found >/dev/null
+  sed -e "s|MODEL_API_IMAGE|$MODEL_API_IMAGE|" -e "s|MODEL_API_URL|$(endpoint modelApi)|" -e "s|UI_URL|$(endpoint ui)|" tests/cluster/predict.yaml | kubectl apply -f - >/dev/null
+  if kubectl -n $ns wait job/predict-check --for=condition=Complete --timeout=120s >/dev/null; then
+    FIRST_PREDICTION_SECONDS=$((SECONDS - up_t0))
+    answers="$(kubectl -n $ns logs job/predict-check)"
+    echo "$answers" | sed 's/^/  /'
+    versions="$(jq -r '.model.version' <<<"$answers" | sort -u | xargs)"
+    [ "$versions" = "$version" ] && ok "the model API serves version $version to a pod of the namespace, and so does the UI's /api/predict" \
+      || fail "answers name version(s) '$versions', not $version"
+    [ "$(jq -r 'select(.via == "model-api") | .price' <<<"$answers")" = "$(jq -r 'select(.via == "ui") | .price' <<<"$answers")" ] \
+      && ok "the UI gives the same prices as the model API" || fail "the UI's prices differ from the model API's"
+    ok "time to first prediction: ${FIRST_PREDICTION_SECONDS}s from the start of pulumi up"
+  else
+    fail "the predict Job did not complete"; kubectl -n $ns logs job/predict-check 2>&1 | tail -20 | sed 's/^/  /'
+  fi
+else
+  fail "the model API did not become Ready with a promoted model"
+  kubectl -n $ns logs deploy/model-api --tail=20 2>&1 | sed 's/^/  /'
+fi
+phase_end
+
 phase "platform: pulumi destroy"
 if "${PULUMI[@]}" destroy --stack local --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
   ok "pulumi destroy: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"
