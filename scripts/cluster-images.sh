@@ -14,6 +14,17 @@ stack_file="${2:-$REPO/Pulumi.local.yaml}"
 [ -f "$stack_file" ] || { echo "cluster-images: $stack_file does not exist" >&2; exit 2; }
 CONTAINERD_SOCK=/run/containerd/containerd.sock
 
+# Builders (Debian packages; installed when missing, as scripts/cluster-up.sh does).
+need=()
+command -v buildah >/dev/null || need+=(buildah)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+if [ "${#need[@]}" -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "cluster-images: ${need[*]} missing (apt-get install ${need[*]})" >&2; exit 2; }
+  echo "cluster-images: installing ${need[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 names=()
 for name in $(bash "$REPO/tools/images/build.sh" --list); do
   ref="$(bash "$REPO/tools/images/build.sh" --ref "$name")"
