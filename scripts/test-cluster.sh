@@ -28,6 +28,7 @@ phase_end() { TIMINGS+=("$PHASE: $((SECONDS - PHASE_T0))s"); echo "--- $PHASE to
 
 cleanup() {
   local rc=$?
+  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null
   if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
     echo "--- node logs (last lines)"
     for f in "$MLOPS_CLUSTER_DIR"/node/logs/{kubelet,containerd,kube-proxy}.log; do [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }; done
@@ -114,6 +115,13 @@ source scripts/lib/pulumi-project.sh
 pulumi_project "$WORK" local
 cd "$REPO"
 PULUMI+=(--cwd "$WORK/project")
+# Per-pod memory and CPU from the kubelet's summary API every 10 s, for the peaks printed below.
+( while :; do
+    kubectl get --raw /api/v1/nodes/mlops-node/proxy/stats/summary 2>/dev/null \
+      | jq -r '.pods[] | select(.podRef.namespace == "mlops" and .memory.workingSetBytes != null) | "\(.podRef.name) \(.memory.workingSetBytes) \(.cpu.usageNanoCores // 0)"' >>"$WORK/stats.txt" || true
+    sleep 10
+  done ) &
+SAMPLER=$!
 up_t0=$SECONDS
 # The provider awaits every workload's readiness (the model API's excepted: it is Ready only
 # once a model is promoted), so the end of `up` is "all Ready".
@@ -210,6 +218,39 @@ else
   fail "the model API did not become Ready with a promoted model"
   kubectl -n $ns logs deploy/model-api --tail=20 2>&1 | sed 's/^/  /'
 fi
+phase_end
+
+phase "platform: remote logs, Prometheus targets, peak use per pod"
+# The task log of the triggered ingest run, read back from MinIO (Airflow's remote logging).
+MC="$(bash tools/minio/build.sh 2>/dev/null)/mc"
+MINIO_HOST="$(kubectl -n $ns get svc minio -o jsonpath='{.spec.clusterIP}'):9000"
+logs="$(MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$MINIO_HOST" \
+  "$MC" find m/airflow-logs --path "*dag_id=ingest/run_id=${run:-none}/*" 2>/dev/null || true)"
+if [ -n "$logs" ] && MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$MINIO_HOST" \
+   "$MC" cat "$(grep fetch_batch <<<"$logs" | sed -n 1p)" 2>/dev/null | grep -q .; then
+  ok "the ingest run's task logs are in MinIO ($(wc -l <<<"$logs") objects under airflow-logs), and readable"
+else
+  fail "no task log of ingest run ${run:-none} in MinIO's airflow-logs bucket"
+fi
+# Every annotated pod is a target, discovered through kubernetes_sd with Prometheus's own RBAC.
+PROM="$(svc_url prometheus http)"
+t0=$SECONDS
+targets() { curl -fsS "$PROM/api/v1/targets?state=active" | jq -r '.data.activeTargets[] | "\(.labels.job // "-") \(.labels.pod // .labels.instance) \(.health)"' | sort; }
+until [ -n "$(targets 2>/dev/null)" ] && ! targets | grep -qv ' up$' || [ $((SECONDS - t0)) -ge 120 ]; do sleep 5; done
+tl="$(targets 2>/dev/null || true)"
+if [ -n "$tl" ] && ! grep -qv ' up$' <<<"$tl"; then
+  ok "every Prometheus target is up ($(wc -l <<<"$tl")): $(awk '{print $2}' <<<"$tl" | sed 's/-[a-z0-9]*-[a-z0-9]*$//' | sort -u | xargs)"
+else
+  fail "Prometheus targets not all up:"; sed 's/^/  /' <<<"$tl"
+fi
+kill "$SAMPLER" 2>/dev/null || true
+echo "  peak use per pod over the run (kubelet summary API, sampled every 10 s) next to what the pod asks for:"
+printf '  %-44s %10s %10s %12s %12s\n' pod "peak MiB" "peak mCPU" "request MiB" "limit MiB"
+kubectl -n $ns get pods -o json | jq -r '.items[] | "\(.metadata.name) \([.spec.containers[].resources.requests.memory] | join("+")) \([.spec.containers[].resources.limits.memory] | join("+"))"' >"$WORK/asks.txt"
+awk 'NR == FNR { req[$1] = $2; lim[$1] = $3; next }
+     { if ($2 > mem[$1]) mem[$1] = $2; if ($3 > cpu[$1]) cpu[$1] = $3 }
+     END { for (p in mem) printf "  %-44s %10.1f %10.1f %12s %12s\n", p, mem[p] / 1048576, cpu[p] / 1e6, req[p] ? req[p] : "(gone)", lim[p] ? lim[p] : "" }' \
+  "$WORK/asks.txt" "$WORK/stats.txt" | sort
 phase_end
 
 phase "platform: pulumi destroy"
