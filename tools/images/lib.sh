@@ -15,8 +15,10 @@ debian_rootfs() {
   if [ "$suite" != "$own" ]; then
     # The archive's URIs as this machine's apt knows them (deb822 or one-line sources).
     local main sec
-    main="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p)"
-    sec="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian-security/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p)"
+    # `|| true`: grep exits 2 when one of the paths is missing (a deb822-only machine has no
+    # sources.list), which pipefail would turn into a failed assignment; emptiness is checked below.
+    main="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p || true)"
+    sec="$(grep -rhoE '(URIs:|deb) +https?://[^ ]+/debian-security/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | sed -n 1p || true)"
     [ -n "$main" ] || { echo "images: no Debian archive in this machine's apt sources" >&2; return 2; }
     sources+=("deb ${main%/} $suite main" "deb ${main%/} $suite-updates main")
     [ -n "$sec" ] && sources+=("deb ${sec%/} $suite-security main")
