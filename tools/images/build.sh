@@ -27,7 +27,8 @@
 #
 # Build steps that install packages (apt, pip, npm) reach the same registries as this machine:
 # its CA bundle, pip.conf and npm's global npmrc are mounted read-only into RUN steps (never
-# copied into an image).
+# copied into an image; buildah leaves an empty file at each mount point the image lacked, e.g.
+# an empty /etc/pip.conf).
 set -euo pipefail
 only_ref=0
 case "${1:-}" in
@@ -75,7 +76,9 @@ cp "$repo/$dockerfile" "$ctx/.Containerfile"
 
 key="$( (cd "$ctx" && find . -type f -o -type l | LC_ALL=C sort | while read -r f; do
   if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(stat -c %a "$f") $(sha256sum <"$f" | cut -c1-64)"; fi; done
-  echo "$IMAGE_REF ${IMAGE_BUILD_ARGS[*]}"; for t in "${base_tars[@]}"; do basename "$t"; done) | sha256sum | cut -c1-12)"
+  echo "$IMAGE_REF ${IMAGE_BUILD_ARGS[*]}"; for t in "${base_tars[@]}"; do basename "$t"; done
+  # The recipe itself (image.sh is not in the context): what materialize() fetches is keyed by it.
+  cat "$here/$name/image.sh" "$here/lib.sh" | sha256sum) | sha256sum | cut -c1-12)"
 out="$root/images/$name-$key.tar"
 if [ -s "$out" ]; then echo "$out"; exit 0; fi
 
@@ -87,9 +90,14 @@ for t in "${base_tars[@]}"; do
   buildah "${store[@]}" pull --quiet "oci-archive:$t" >/dev/null
 done
 mounts=()
-for f in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf /usr/etc/npmrc; do
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf; do
   [ -f "$f" ] && mounts+=(--volume "$f:$f:ro")
 done
+# npm reads its global npmrc at <its prefix>/etc/npmrc: /usr for a Debian-packaged node, /usr/local
+# in the official node image's layout (tools/images/node), whose npm never looks at /usr/etc.
+if [ -f /usr/etc/npmrc ]; then
+  mounts+=(--volume /usr/etc/npmrc:/usr/etc/npmrc:ro --volume /usr/etc/npmrc:/usr/local/etc/npmrc:ro)
+fi
 args=()
 for a in "${IMAGE_BUILD_ARGS[@]}"; do args+=(--build-arg "$a"); done
 echo "images/build.sh: building $name ($IMAGE_REF)" >&2
