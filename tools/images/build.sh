@@ -106,5 +106,7 @@ buildah "${store[@]}" bud --quiet --isolation chroot --layers=false --pull-never
 buildah "${store[@]}" push --quiet "$IMAGE_REF" "oci-archive:$out.tmp:$IMAGE_REF" >&2
 buildah "${store[@]}" rmi --all --force >/dev/null 2>&1 || true
 mv "$out.tmp" "$out"
+# Older builds of this image (other keys) are superseded: keep the cache from growing.
+find "$root/images" -maxdepth 1 -regextype posix-extended -regex ".*/$name-[0-9a-f]{12}\.tar" ! -path "$out" -delete
 echo "images/build.sh: $name ($IMAGE_REF) built in $(( $(date +%s) - t0 ))s: $out" >&2
 echo "$out"
