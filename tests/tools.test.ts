@@ -13,12 +13,12 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(__dirname, "..");
 const HELPER = path.join(ROOT, "tools/lib/go-install.sh");
 
-/** Every tools/NAME/build.sh that installs through the shared helper. */
+/** Every tools/NAME/build.sh that builds through the shared helpers (go install, or go build in a wrapper module). */
 const GO_RECIPES = fs
     .readdirSync(path.join(ROOT, "tools"), { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(ROOT, "tools", d.name, "build.sh")))
     .map((d) => `tools/${d.name}/build.sh`)
-    .filter((f) => fs.readFileSync(path.join(ROOT, f), "utf8").includes("go_install_cached "));
+    .filter((f) => /\bgo_(install_cached|build_wrapped) /.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
 
 function runCheck(args: string[], script?: string) {
     const cmd = script
@@ -33,13 +33,13 @@ function runCheck(args: string[], script?: string) {
 
 describe("go install recipes (offline check of the cold path)", () => {
     it("finds the recipes that use the helper", () => {
-        expect(GO_RECIPES).toEqual(expect.arrayContaining(["tools/minio/build.sh", "tools/statsd-exporter/build.sh"]));
+        expect(GO_RECIPES).toEqual(expect.arrayContaining(["tools/minio/build.sh", "tools/prometheus/build.sh", "tools/statsd-exporter/build.sh"]));
     });
 
     it.each(GO_RECIPES)("%s: every go install command is well-formed and pinned", (script) => {
         const r = runCheck([], script);
         expect(r.status, r.stderr).toBe(0);
-        const oks = r.stderr.split("\n").filter((l) => l.includes(": ok: go install "));
+        const oks = r.stderr.split("\n").filter((l) => /: ok: go (install|get) /.test(l));
         expect(oks.length, r.stderr).toBeGreaterThan(0);
         // The check never builds: nothing may be printed on stdout (that is the bin dir).
         expect(r.stdout).toBe("");
@@ -50,6 +50,12 @@ describe("go install recipes (offline check of the cold path)", () => {
         const r = runCheck([], "tools/minio/build.sh");
         expect(r.stderr).toMatch(/ok: go install github\.com\/minio\/minio@v0\.0\.0-\d{14}-[0-9a-f]{12}\n/);
         expect(r.stderr).toMatch(/ok: go install github\.com\/minio\/mc@v0\.0\.0-\d{14}-[0-9a-f]{12}\n/);
+    });
+
+    it("builds Prometheus through a wrapper module (its go.mod has a replace line), both commands at the module version of the release", () => {
+        const r = runCheck([], "tools/prometheus/build.sh");
+        expect(r.stderr).toContain("ok: go get github.com/prometheus/prometheus/cmd/prometheus@v0.305.0 (wrapper module)\n");
+        expect(r.stderr).toContain("ok: go get github.com/prometheus/prometheus/cmd/promtool@v0.305.0 (wrapper module)\n");
     });
 
     it.each([
