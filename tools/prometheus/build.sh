@@ -27,5 +27,11 @@ go_build_wrapped tools/prometheus/build.sh "$out" "github.com/prometheus/prometh
   github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
 # MLOPS_GO_INSTALL_CHECK=1: only the offline check of the commands above (unit tier).
 [ "${MLOPS_GO_INSTALL_CHECK:-0}" = 1 ] && exit 0
+# The release stamped above must be the one the module version holds (its VERSION file).
+src="$(cd / && go mod download -json "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION" | jq -r .Dir)"
+if [ "$(cat "$src/VERSION")" != "$PROMETHEUS_RELEASE" ]; then
+  echo "tools/prometheus/build.sh: module $PROMETHEUS_MODULE_VERSION is release $(cat "$src/VERSION"), not $PROMETHEUS_RELEASE" >&2
+  rm -f "$out/.complete"; exit 1
+fi
 "$out/prometheus" --version 2>&1 | sed -n 1p >&2  # sed reads it all (SIGPIPE under pipefail otherwise)
 echo "$out"
