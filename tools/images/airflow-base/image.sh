@@ -1,0 +1,30 @@
+# apache/airflow:3.3.2-python3.11 built here, for services/airflow/Dockerfile to build FROM.
+# Debian bookworm's Python 3.11 instead of the CPython the official image compiles; the same
+# user (airflow 50000, group 0), paths (a venv at /home/airflow/.local, AIRFLOW_HOME
+# /opt/airflow), ENV, and ENTRYPOINT (dumb-init, then our own /entrypoint, which follows the
+# official one's documented behaviour: config/image-contracts.ts).
+#
+# Airflow's constraints file for 3.3.2 / Python 3.11 is published on GitHub, which is not
+# reachable here. constraints-3.11.txt takes its place: pip's full resolution of the
+# repository's own pins (services/airflow/requirements.txt + dags/requirements.txt). The base
+# installs Airflow and the providers (services/airflow/requirements.txt) with it and ships it
+# as /home/airflow/constraints.txt, where the official image keeps its own; pip is the
+# version the official 3.3 Dockerfile pins (AIRFLOW_PIP_VERSION).
+IMAGE_REF=docker.io/apache/airflow:3.3.2-python3.11
+IMAGE_FILES=(services/airflow/requirements.txt)
+PIP_VERSION=26.1.2
+# python3.11-venv for ensurepip; libstdc++6 for the entrypoint's LD_PRELOAD; netcat-openbsd for
+# its broker check; dumb-init is the ENTRYPOINT.
+IMAGE_BUILD_ARGS=(PIP_VERSION=$PIP_VERSION)
+ROOTFS_PACKAGES=(python3.11 python3.11-venv libstdc++6 ca-certificates dumb-init netcat-openbsd)
+
+prepare() {
+  # A pin of the repository that the constraints do not hold means they are stale.
+  local pin stale=0
+  while read -r pin; do
+    grep -qixF "$pin" "$ctx/constraints-3.11.txt" || { echo "images/build.sh: tools/images/airflow-base/constraints-3.11.txt lacks $pin: regenerate it (see its header)" >&2; stale=1; }
+  done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$repo/services/airflow/requirements.txt" "$repo/dags/requirements.txt" | grep '==')
+  [ "$stale" = 0 ] || exit 2
+}
+
+materialize() { debian_rootfs bookworm "$ctx/rootfs.tar" "${ROOTFS_PACKAGES[@]}"; }
