@@ -11,6 +11,5 @@ prepare() {
   cp "$bin/mc" "$ctx/mc"
   go version -m "$ctx/mc" | grep -qP "^\tmod\tgithub.com/minio/mc\t\Q$(mc_pin)\E(\t|$)" \
     || { echo "images/build.sh: $bin/mc is not github.com/minio/mc@$(mc_pin)" >&2; exit 2; }
-  printf '%s\n' "$MC_SUITE" "${MC_PACKAGES[@]}" >"$ctx/rootfs.recipe"
 }
 materialize() { debian_rootfs "$MC_SUITE" "$ctx/rootfs.tar" "${MC_PACKAGES[@]}"; }

@@ -15,6 +15,5 @@ prepare() {
     go version -m "$ctx/bin/$1" | grep -qP "^\tmod\tgithub.com/minio/$1\t\Q$(minio_pin "$2")\E(\t|$)" \
       || { echo "images/build.sh: $bin/$1 is not github.com/minio/$1@$(minio_pin "$2")" >&2; exit 2; }
   done
-  printf '%s\n' "$MINIO_SUITE" "${MINIO_PACKAGES[@]}" >"$ctx/rootfs.recipe"
 }
 materialize() { debian_rootfs "$MINIO_SUITE" "$ctx/rootfs.tar" "${MINIO_PACKAGES[@]}"; }

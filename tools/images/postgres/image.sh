@@ -15,7 +15,5 @@ ref() {
   echo "docker.io/library/postgres:${v%-*}-$PG_SUITE"
 }
 IMAGE_BUILD_ARGS=("PG_MAJOR=$PG_MAJOR")
-# The root filesystem is made only when the image is built; its recipe goes into the
-# context so that a changed package list or version is a new key.
-prepare() { printf '%s\n' "$PG_SUITE" "${PG_PACKAGES[@]}" >"$ctx/rootfs.recipe"; }
+# Made only when the image is built (build.sh keys the archive by this recipe).
 materialize() { debian_rootfs "$PG_SUITE" "$ctx/rootfs.tar" "${PG_PACKAGES[@]}"; }

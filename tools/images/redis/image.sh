@@ -9,7 +9,5 @@ ref() {
   local v="${REDIS_DEBIAN_VERSION#*:}" # no epoch
   echo "docker.io/library/redis:${v%-*}-$REDIS_SUITE"
 }
-# The root filesystem is made only when the image is built; its recipe goes into the
-# context so that a changed package list or version is a new key.
-prepare() { printf '%s\n' "$REDIS_SUITE" "${REDIS_PACKAGES[@]}" >"$ctx/rootfs.recipe"; }
+# Made only when the image is built (build.sh keys the archive by this recipe).
 materialize() { debian_rootfs "$REDIS_SUITE" "$ctx/rootfs.tar" "${REDIS_PACKAGES[@]}"; }
