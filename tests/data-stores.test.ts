@@ -85,7 +85,7 @@ describe("every StatefulSet of the program", () => {
         expect(patches.map((p) => p.name).sort()).toEqual(before.map((s) => `data-${s.name}-0`).sort());
         for (const sts of before) {
             const patch = patches.find((p) => p.name === `data-${sts.name}-0`)!;
-            expect(patch.inputs.metadata).toMatchObject({ name: `data-${sts.name}-0`, namespace: "mlops", annotations: { "pulumi.com/patchForce": "true" } });
+            expect(patch.inputs.metadata).toMatchObject({ name: `data-${sts.name}-0`, namespace: "mlops", annotations: { "pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true" } });
             expect(patch.inputs.spec).toEqual({ resources: { requests: { storage: sts.inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage } } });
             expect(patch.retainOnDelete, patch.name).toBe(true);
             expect(patch.dependencies, patch.name).toContain(sts.urn);

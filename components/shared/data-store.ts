@@ -113,8 +113,15 @@ export function dataStore(name: string, args: DataStoreArgs, parent: pulumi.Reso
                       metadata: {
                           name: claim,
                           namespace: args.namespace,
-                          // The StatefulSet controller wrote the size when it created the claim.
-                          annotations: { "pulumi.com/patchForce": "true" },
+                          annotations: {
+                              // The StatefulSet controller wrote the size when it created the claim.
+                              "pulumi.com/patchForce": "true",
+                              // The claim is already Bound, while the provider's claim awaiter (4.25)
+                              // waits for Pending on a WaitForFirstConsumer class (local-path, k3s)
+                              // until it times out: found on the real node. Expansion is the storage
+                              // driver's business; the StatefulSet's readiness is awaited already.
+                              "pulumi.com/skipAwait": "true",
+                          },
                       },
                       spec: { resources: { requests: { storage: request!.size } } },
                   },
