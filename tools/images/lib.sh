@@ -29,3 +29,16 @@ debian_rootfs() {
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*' \
     "$suite" "$out" "${sources[@]}" >&2
 }
+
+# pip_constraints_cover CONSTRAINTS REQUIREMENTS...: fails (naming each one) when a `name==version`
+# pin of the requirement files is not in the constraints file, i.e. the constraints are stale.
+# Names compare as pip does: case-insensitive, `-`, `_` and `.` alike.
+pip_constraints_cover() {
+  local constraints="$1" pin missing=0 have; shift
+  _pins() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$@" | awk -F'==' 'NF == 2 { n = tolower($1); gsub(/[-_.]+/, "-", n); print n "==" $2 }'; }
+  have="$(_pins "$constraints")"
+  while read -r pin; do
+    grep -qxF "$pin" <<<"$have" || { echo "images: $(basename "$constraints") lacks $pin (regenerate it: see its header)" >&2; missing=1; }
+  done < <(_pins "$@")
+  return "$missing"
+}

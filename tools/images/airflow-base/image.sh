@@ -18,13 +18,8 @@ PIP_VERSION=26.1.2
 IMAGE_BUILD_ARGS=(PIP_VERSION=$PIP_VERSION)
 ROOTFS_PACKAGES=(python3.11 python3.11-venv libstdc++6 ca-certificates dumb-init netcat-openbsd)
 
-prepare() {
-  # A pin of the repository that the constraints do not hold means they are stale.
-  local pin stale=0
-  while read -r pin; do
-    grep -qixF "$pin" "$ctx/constraints-3.11.txt" || { echo "images/build.sh: tools/images/airflow-base/constraints-3.11.txt lacks $pin: regenerate it (see its header)" >&2; stale=1; }
-  done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$repo/services/airflow/requirements.txt" "$repo/dags/requirements.txt" | grep '==')
-  [ "$stale" = 0 ] || exit 2
+prepare() { # stale constraints fail the build
+  pip_constraints_cover "$ctx/constraints-3.11.txt" "$repo/services/airflow/requirements.txt" "$repo/dags/requirements.txt" || exit 2
 }
 
 materialize() { debian_rootfs bookworm "$ctx/rootfs.tar" "${ROOTFS_PACKAGES[@]}"; }
