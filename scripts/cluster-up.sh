@@ -199,6 +199,10 @@ authentication:
 authorization: {mode: Webhook}
 serializeImagePulls: false
 evictionHard: {memory.available: "200Mi", nodefs.available: "5%", imagefs.available: "5%"}
+# No image garbage collection: nothing can be pulled again here, and the kubelet counts a thin
+# disk's unallocated space as used, so its 85% mark deleted the pause image mid-run.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
 EOF
 start kubelet "$BIN/kubelet" --config="$NODE_DIR/kubelet.yaml" --kubeconfig="$NODE_DIR/kubelet.kubeconfig" \
   --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --root-dir="$NODE_DIR/kubelet" \
