@@ -35,6 +35,19 @@ export function readDagFiles(dir: string): DagFiles {
     return out;
 }
 
+/**
+ * The files the `local` source ships. A ConfigMap volume keeps its files in a timestamped
+ * `..<date>` directory that `..data` links to, and Airflow walks the DAG folder following links:
+ * it meets that directory twice and stops parsing with "Detected recursive loop when walking DAG
+ * directory" (found on the real node). The `.airflowignore` (glob syntax, Airflow's default)
+ * leaves the volume's own `..*` entries out; a repository's own ignore rules are kept first.
+ */
+export function localSourceFiles(files: DagFiles): DagFiles {
+    const own = files[".airflowignore"];
+    const rule = "# The ConfigMap volume's own entries (..data, ..<timestamp>), walked twice otherwise.\n..*\n";
+    return { ...files, ".airflowignore": own ? `${own.trimEnd()}\n${rule}` : rule };
+}
+
 /** ConfigMap keys cannot hold '/', so nested paths are flattened and restored by volume items. */
 export function configMapKey(relPath: string): string {
     return relPath.replace(/\//g, "__");

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AirflowConfig } from "../config/airflow";
 import type { Resources } from "../config/shared";
-import { DagFiles, dagConfigMapData, dagSource } from "./airflow-dags";
+import { DagFiles, dagConfigMapData, dagSource, localSourceFiles } from "./airflow-dags";
 import type { DatabaseConnection } from "./postgres";
 import { container, execProbe, httpProbe, imageTag, labels, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
@@ -51,6 +51,8 @@ const WORKER_LOG_PORT = 8793;
 /** The official image's `airflow` user; group 0 as the image expects for its writable paths. */
 const RUN_AS = { user: 50000, group: 0 };
 const AUTH_DIR = "/opt/airflow/auth";
+const AUTH_SECRET_DIR = "/opt/airflow/auth-secret";
+const AUTH_COPY_RESOURCES = { cpu: "10m", memory: "16Mi", memoryLimit: "32Mi" } as const;
 /** SimpleAuthManager's role for full access. */
 const ADMIN_ROLE = "admin";
 /** Airflow's own CLI health checks start a Python interpreter: give them time and space. */
@@ -217,18 +219,19 @@ export class Airflow extends pulumi.ComponentResource {
         const version = imageTag(config.image);
         const apiServiceName = `${name}-api-server`;
 
+        const dagFiles = args.dagFiles ? localSourceFiles(args.dagFiles) : undefined;
         const dagsConfigMap =
             config.dags.source === "local"
                 ? new k8s.core.v1.ConfigMap(
                       `${name}-dags`,
                       {
                           metadata: { name: `${name}-dags`, namespace: args.namespace, labels: labels({ name: "airflow", instance: name, component: "dags", version }) },
-                          data: dagConfigMapData(args.dagFiles ?? {}),
+                          data: dagConfigMapData(dagFiles ?? {}),
                       },
                       { parent: this },
                   )
                 : undefined;
-        const dags = dagSource({ config: config.dags, configMapName: dagsConfigMap?.metadata.name, files: args.dagFiles, gitPassword: args.gitPassword });
+        const dags = dagSource({ config: config.dags, configMapName: dagsConfigMap?.metadata.name, files: dagFiles, gitPassword: args.gitPassword });
 
         const authSecret = new k8s.core.v1.Secret(
             `${name}-auth`,
@@ -278,8 +281,23 @@ export class Airflow extends pulumi.ComponentResource {
             });
 
         const podAnnotations = { "mlops.dev/credentials-checksum": args.credentialsChecksum };
-        const authVolume = { name: "auth", secret: { secretName: authSecret.metadata.name } };
-        const authMount = { name: "auth", mountPath: AUTH_DIR, readOnly: true };
+        // SimpleAuthManager opens its passwords file for appending (it adds a generated password for
+        // any user the file lacks), so a read-only Secret mount crashes the api-server at start
+        // (found on the real node). An init container copies the Secret into a pod-private
+        // emptyDir; only the api-server, the one process that reads it, gets either.
+        const authSecretVolume = { name: "auth-secret", secret: { secretName: authSecret.metadata.name } };
+        const authVolume = { name: "auth", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } };
+        const authMount = { name: "auth", mountPath: AUTH_DIR };
+        const authCopy = container({
+            name: "auth-file",
+            image: args.image ?? config.image,
+            resources: AUTH_COPY_RESOURCES,
+            command: ["cp", `${AUTH_SECRET_DIR}/passwords.json`, `${AUTH_DIR}/passwords.json`],
+            volumeMounts: [
+                { name: "auth-secret", mountPath: AUTH_SECRET_DIR, readOnly: true },
+                { name: "auth", mountPath: AUTH_DIR },
+            ],
+        });
         const tmpVolume = { name: "tmp", emptyDir: {} };
         const tmpMount = { name: "tmp", mountPath: "/tmp" };
 
@@ -305,10 +323,10 @@ export class Airflow extends pulumi.ComponentResource {
                                     resources: config.migrateJob.resources,
                                     command: ["airflow", "db", "migrate"],
                                     env,
-                                    volumeMounts: [authMount, tmpMount],
+                                    volumeMounts: [tmpMount],
                                 }),
                             ],
-                            volumes: [authVolume, tmpVolume],
+                            volumes: [tmpVolume],
                         }),
                     },
                 },
@@ -326,6 +344,7 @@ export class Airflow extends pulumi.ComponentResource {
         const deployments = {} as Record<AirflowProcess, k8s.apps.v1.Deployment>;
         for (const process of Object.keys(PROCESSES) as AirflowProcess[]) {
             const needsDags = PROCESSES[process].dags;
+            const readsAuth = process === "api-server";
             const processLabels = { name: "airflow", instance: name, component: process, version };
             const spec = processSpec(process, 1);
             deployments[process] = new k8s.apps.v1.Deployment(
@@ -348,11 +367,12 @@ export class Airflow extends pulumi.ComponentResource {
                                         resources: resourcesOf[process],
                                         ...spec,
                                         env,
-                                        volumeMounts: [authMount, tmpMount, ...(needsDags ? [dags.mount] : [])],
+                                        volumeMounts: [...(readsAuth ? [authMount] : []), tmpMount, ...(needsDags ? [dags.mount] : [])],
                                     }),
                                     ...(needsDags ? dags.sidecars : []),
                                 ],
-                                volumes: [authVolume, tmpVolume, ...(needsDags ? dags.volumes : [])],
+                                ...(readsAuth ? { initContainers: [authCopy] } : {}),
+                                volumes: [...(readsAuth ? [authSecretVolume, authVolume] : []), tmpVolume, ...(needsDags ? dags.volumes : [])],
                             }),
                         },
                     },

@@ -930,7 +930,17 @@ const CONTRACTS: readonly ImageContract[] = [
             },
             source: "services/airflow/Dockerfile ('The official entrypoint stays')",
         },
-        processes: AIRFLOW_PROCESSES,
+        processes: [
+            ...AIRFLOW_PROCESSES,
+            {
+                program: "cp",
+                what: "coreutils cp: the api-server's init container copies the passwords file from its Secret into a writable emptyDir (components/airflow.ts)",
+                writes: [],
+                env: [],
+                ports: [],
+                behaviour: [{ fact: "writes only the destination it is given (a mounted emptyDir here)", source: "coreutils cp(1), Debian bookworm" }],
+            },
+        ],
         build: {
             buildable: true,
             from: ["pypi", "debian"],

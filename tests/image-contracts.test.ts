@@ -356,6 +356,7 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
         expect(runs.sort()).toEqual(
             [
                 "Deployment/airflow-api-server/api-server: airflow",
+                "Deployment/airflow-api-server/auth-file: cp",
                 "Deployment/airflow-dag-processor/dag-processor: airflow",
                 "Deployment/airflow-scheduler/scheduler: airflow",
                 "Deployment/airflow-triggerer/triggerer: airflow",

@@ -97,6 +97,30 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Airflow", () => {
         expect(JSON.parse(secret.stringData["passwords.json"])).toEqual({ admin: "gen-airflow-credentials-admin-password" });
     });
 
+    it("hands the passwords file to the api-server alone, as a writable copy (SimpleAuthManager opens it for appending)", () => {
+        const spec = k8sObject(program.recorder, "Deployment", "airflow-api-server").spec.template.spec;
+        expect(spec.initContainers.map((c: any) => [c.name, c.command])).toEqual([["auth-file", ["cp", "/opt/airflow/auth-secret/passwords.json", "/opt/airflow/auth/passwords.json"]]]);
+        expect(spec.initContainers[0].volumeMounts).toEqual([
+            { name: "auth-secret", mountPath: "/opt/airflow/auth-secret", readOnly: true },
+            { name: "auth", mountPath: "/opt/airflow/auth" },
+        ]);
+        expect(spec.containers[0].volumeMounts).toContainEqual({ name: "auth", mountPath: "/opt/airflow/auth" });
+        expect(spec.volumes).toContainEqual({ name: "auth-secret", secret: { secretName: "airflow-auth" } });
+        expect(spec.volumes).toContainEqual({ name: "auth", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+        for (const [kind, name] of templates().filter(([, n]) => n !== "airflow-api-server")) {
+            const volumes = k8sObject(program.recorder, kind, name).spec.template.spec.volumes.map((v: any) => v.name);
+            expect(volumes, name).not.toContain("auth-secret");
+            expect(volumes, name).not.toContain("auth");
+        }
+    });
+
+    it("ships an .airflowignore that leaves the ConfigMap volume's own ..data and ..<timestamp> entries out, after the repository's rules", () => {
+        const ignore: string = k8sObject(program.recorder, "ConfigMap", "airflow-dags").data[".airflowignore"];
+        const lines = ignore.split("\n").filter((l) => l && !l.startsWith("#"));
+        expect(lines.at(-1)).toBe("..*");
+        expect(lines.length).toBeGreaterThan(1);
+    });
+
     it("probes every process and runs each restricted as the airflow user", () => {
         for (const p of PROCESSES) {
             const tpl = k8sObject(program.recorder, "Deployment", `airflow-${p}`).spec.template;
