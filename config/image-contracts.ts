@@ -1,8 +1,9 @@
 /**
  * What every image the platform runs expects of the pod that runs it, as data, each fact with
- * the upstream file it was read from. No pod of ours has met a real kubelet yet, and every image
- * will be rebuilt locally (no registry is reachable), so these contracts are what a local build
- * must honour and what each rendered pod spec is checked against (tests/image-contracts.test.ts).
+ * the upstream file it was read from. No registry is reachable, so every image but Grafana's and
+ * git-sync's is built locally (tools/images, recipe and reference in `build`): these contracts are
+ * what a local build must honour, `build.note` says where one differs from upstream, and every
+ * rendered pod spec is checked against them (tests/image-contracts.test.ts).
  *
  * Sources are upstream files at the commit or tag that was read; where the pinned version is not
  * the revision that was available, `upstream.note` says so. Paths without a host are files of
@@ -130,12 +131,21 @@ export interface ProcessContract {
     readonly behaviour: readonly Behaviour[];
 }
 
-/** Whether the image can be produced here from Debian packages, PyPI, npm or Go modules. */
+/**
+ * Whether the image can be produced here from Debian packages, PyPI, npm or Go modules. When it
+ * is, `source` is its recipe (tools/images/NAME/image.sh) and `note` says what the local build
+ * is and how it differs from the upstream image whose contract this is.
+ */
 export interface BuildContract {
     readonly buildable: boolean;
     readonly from: readonly ("debian" | "pypi" | "npm" | "go")[];
     /** The local build gives exactly the pinned version. */
     readonly sameVersion: boolean;
+    /**
+     * The reference the local build carries (`bash tools/images/build.sh --ref NAME`); set exactly
+     * when `buildable`. Its tag is the pinned one exactly when `sameVersion`.
+     */
+    readonly localRef?: string;
     readonly note: string;
     readonly source: Source;
 }
@@ -189,6 +199,20 @@ const NODE_ENTRYPOINT_SCRIPT = {
     execs: { kind: "command", flagsRunAs: "node" },
     source: `${NODE}/docker-entrypoint.sh (prepends node when the first argument is a flag or not a command)`,
 } as const;
+
+/** Our Node.js services: each Dockerfile as written, on the local node image (tools/images/node). */
+const nodeServiceBuild = (service: string): BuildContract => ({
+    buildable: true,
+    from: ["npm", "debian"],
+    sameVersion: true,
+    localRef: `docker.io/mlops-platform/${service}:0.1.0`,
+    note:
+        `services/${service}/Dockerfile as written, on the local node:20.20.2-bookworm-slim (tools/images/node), which differs from upstream's: ` +
+        "Debian bookworm minbase with libstdc++6 and ca-certificates (upstream's slim image drops ca-certificates); the node binary of the NodeSource Debian build " +
+        "20.20.2-1nodesource1+repack1 (not the nodejs.org tarball) and npm 10.8.2 from the npm registry, both at upstream's /usr/local paths; our own docker-entrypoint.sh; " +
+        "no yarn, no corepack, no headers; PATH set explicitly",
+    source: `tools/images/${service}/image.sh`,
+});
 
 const AIRFLOW_SHARED_KEY = (name: string, section: string, key: string, line: number): EnvContract => ({
     name,
@@ -423,13 +447,17 @@ const CONTRACTS: readonly ImageContract[] = [
             ),
         ],
         build: {
-            buildable: false,
+            buildable: true,
             from: ["debian"],
             sameVersion: false,
+            localRef: "docker.io/library/postgres:17.12-trixie",
             note:
-                "the image installs postgresql-17 from the PGDG apt repository, which is not reachable; the Debian suite configured here (bookworm) has postgresql-15 only, " +
-                "a different major version whose data directories are not compatible; Debian 13 ships 17.x (not tried here)",
-            source: `${PG}/Dockerfile (aptRepo ... bookworm-pgdg main $PG_MAJOR) and apt-cache policy on this machine (postgresql 15+248)`,
+                "PostgreSQL 17.12 from Debian trixie's postgresql-17 17.12-0+deb13u1, not the pinned 17.2 (same major: data directories are compatible), " +
+                "behind our own docker-entrypoint.sh, which follows upstream's documented contract. " +
+                "Differences from upstream: locale C.UTF-8 (upstream en_US.utf8); TCP from 127.0.0.1 and ::1 needs scram-sha-256 (upstream's initdb trusts loopback), the socket is trusted as upstream; " +
+                "POSTGRES_INITDB_ARGS is split on whitespace without quoting (upstream evals it); POSTGRES_INITDB_WALDIR is not supported; _FILE works for POSTGRES_PASSWORD, POSTGRES_USER and POSTGRES_DB; " +
+                "the image runs as USER 999:999 (upstream starts as root and steps down with gosu; root still works, through setpriv); no VOLUME; /usr/lib/postgresql/17/bin first on PATH",
+            source: "tools/images/postgres/image.sh",
         },
     },
     {
@@ -481,10 +509,13 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["debian"],
             sameVersion: false,
+            localRef: "docker.io/library/redis:7.0.15-bookworm",
             note:
-                "Debian's redis-server is 7.0.15 (bookworm), not 7.2.7, on glibc instead of Alpine's musl; Debian's package creates its redis user with a system-assigned uid, " +
-                "so a local image must create redis as 999:1000 itself to keep this contract",
-            source: "apt-cache policy redis-server on this machine (5:7.0.15-1~deb12u10)",
+                "Redis 7.0.15 from Debian bookworm's redis-server and redis-tools 5:7.0.15-1~deb12u10 (glibc), not the pinned 7.2.7 (Alpine, musl); " +
+                "chosen over trixie's 8.0.2, a new major under other licences (RSALv2/SSPLv1/AGPLv3). " +
+                "Differences from upstream: Debian's binary keeps protected-mode yes by default (upstream patches it to no; irrelevant with the pod's password); " +
+                "7.0 writes RDB v10 and cannot read the v11 files 7.2 writes; no VOLUME; the image creates its redis user as 999:1000 itself (Debian's package assigns a system uid)",
+            source: "tools/images/redis/image.sh",
         },
     },
     {
@@ -569,12 +600,15 @@ const CONTRACTS: readonly ImageContract[] = [
         ],
         build: {
             buildable: true,
-            from: ["go"],
+            from: ["go", "debian"],
             sameVersion: false,
+            localRef: "quay.io/minio/minio:v0.0.0-20260212201848-7aac2a2c5b7c",
             note:
-                "tools/minio/build.sh builds github.com/minio/minio at v0.0.0-20260212201848-7aac2a2c5b7c with `go install` (the module is untagged), " +
-                "not the pinned RELEASE.2025-04-22T22-12-26Z (commit 0d7408fc, whose pseudo-version was not tried)",
-            source: "tools/minio/build.sh",
+                "minio and mc from tools/minio/build.sh: github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c, not the pinned RELEASE.2025-04-22T22-12-26Z " +
+                "(the module is untagged and the commit is no RELEASE.* build, so the tag is the pseudo-version), behind our own docker-entrypoint.sh. " +
+                "Differences from upstream: `minio --version` says DEVELOPMENT.GOGET (go install stamps no version); the base is Debian bookworm minbase with ca-certificates (upstream UBI-micro); " +
+                "it ships mc but not curl; MINIO_USERNAME user switching is not supported (upstream deprecated it); it runs as root by default, as upstream; /data is root's, 0755, with no VOLUME",
+            source: "tools/images/minio/image.sh",
         },
     },
     {
@@ -610,10 +644,15 @@ const CONTRACTS: readonly ImageContract[] = [
         ],
         build: {
             buildable: true,
-            from: ["go"],
+            from: ["go", "debian"],
             sameVersion: false,
-            note: "tools/minio/build.sh builds github.com/minio/mc at v0.0.0-20250313080218-cf909e1063a9 (the module is untagged), a month before the pinned release",
-            source: "tools/minio/build.sh",
+            localRef: "quay.io/minio/mc:v0.0.0-20250313080218-cf909e1063a9",
+            note:
+                "mc from tools/minio/build.sh: github.com/minio/mc v0.0.0-20250313080218-cf909e1063a9, a month before the pinned RELEASE.2025-04-16T18-13-26Z " +
+                "(the module is untagged and the commit is no RELEASE.* build, so the tag is the pseudo-version). " +
+                "Differences from upstream: `mc --version` says DEVELOPMENT.GOGET (go install stamps no version); the base is Debian bookworm minbase with ca-certificates (upstream UBI-micro), " +
+                "so the image has /bin/sh; it runs as root by default, as upstream",
+            source: "tools/images/mc/image.sh",
         },
     },
     {
@@ -713,10 +752,13 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["go", "debian"],
             sameVersion: true,
+            localRef: "docker.io/prom/prometheus:v3.5.0",
             note:
-                "Go module github.com/prometheus/prometheus v0.305.0 is v3.5.0 (served here); its go.mod has a replace line, so `go install` refuses it and a wrapper module is needed; " +
-                "without the builtinassets tag the web UI is not embedded (API and /metrics work). Debian's prometheus package is 2.42.0 (a different major version)",
-            source: `${PROMETHEUS}/go.mod (replace github.com/fsnotify/fsnotify), ${PROMETHEUS}/web/ui/ui.go (//go:build !builtinassets), go list -m on this machine, apt-cache policy prometheus`,
+                "prometheus and promtool from tools/prometheus/build.sh (Go module github.com/prometheus/prometheus v0.305.0, which is v3.5.0, through a wrapper module: its go.mod has a replace line, " +
+                "so `go install` refuses it) with the module's example prometheus.yml, on the local busybox image (Debian's busybox-static); Debian's prometheus package (2.42.0) is another major. " +
+                "Differences from upstream: built with go1.26.8 (upstream 1.24) and -tags netgo, without builtinassets, so there is no web UI (/ redirects to /query, which returns 500; the API and /metrics work); " +
+                "`prometheus --version` shows revision unknown; no LICENSE or NOTICE files in the image",
+            source: "tools/images/prometheus/image.sh",
         },
     },
     {
@@ -743,7 +785,16 @@ const CONTRACTS: readonly ImageContract[] = [
                 behaviour: [{ fact: "keeps its counters in memory and writes no files; the mapping file is read at start", source: `${STATSD}/Dockerfile` }],
             },
         ],
-        build: { buildable: true, from: ["go"], sameVersion: true, note: "tools/statsd-exporter/build.sh: go install github.com/prometheus/statsd_exporter@v0.31.0", source: "tools/statsd-exporter/build.sh" },
+        build: {
+            buildable: true,
+            from: ["go", "debian"],
+            sameVersion: true,
+            localRef: "docker.io/prom/statsd-exporter:v0.31.0",
+            note:
+                "statsd_exporter from tools/statsd-exporter/build.sh (go install github.com/prometheus/statsd_exporter@v0.31.0) on the local busybox image (Debian's busybox-static). " +
+                "Differences from upstream: the build_info version label and the `--version` output are empty (go install stamps no version)",
+            source: "tools/images/statsd-exporter/image.sh",
+        },
     },
     {
         repository: "docker.io/grafana/grafana",
@@ -845,8 +896,12 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["pypi", "debian"],
             sameVersion: true,
-            note: "mlflow==3.5.1 from PyPI on Debian's python3 (3.11 here; the image uses 3.10)",
-            source: "tools/python/mlflow.txt",
+            localRef: "ghcr.io/mlflow/mlflow:v3.5.1",
+            note:
+                "mlflow==3.5.1 from PyPI with tools/images/mlflow-base/constraints-3.11.txt (pip's full resolution of services/mlflow/requirements.txt) and pip 26.1.2, " +
+                "in a venv at /usr/local on Debian bookworm's Python 3.11, so python3, pip and mlflow are at the python image's paths; root, no ENTRYPOINT, CMD python3, as upstream. " +
+                "Differences from upstream: Debian's Python 3.11 (upstream the python image's own 3.10); every installed version fixed by the constraints file (upstream has none)",
+            source: "tools/images/mlflow-base/image.sh",
         },
     },
     {
@@ -864,8 +919,11 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["pypi", "debian"],
             sameVersion: true,
-            note: "services/mlflow/requirements.txt (mlflow 3.5.1, psycopg2-binary, boto3, prometheus-flask-exporter) from PyPI; the test venv tools/python/mlflow.txt installs the same pins",
-            source: "services/mlflow/requirements.txt",
+            localRef: "docker.io/mlops-platform/mlflow:3.5.1-1",
+            note:
+                "services/mlflow/Dockerfile as written, on the local ghcr.io/mlflow/mlflow:v3.5.1 (tools/images/mlflow-base); " +
+                "the differences from an upstream-based build are the base's (Debian's Python 3.11 in a venv at /usr/local, not 3.10)",
+            source: "tools/images/mlflow/image.sh",
         },
     },
     {
@@ -903,8 +961,16 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["pypi", "debian"],
             sameVersion: true,
-            note: "apache-airflow==3.3.2 and its providers from PyPI on Debian's python3 (3.11, as the tag says); the official image compiles its own CPython instead",
-            source: "services/airflow/requirements.txt, tools/python/airflow.txt",
+            localRef: "docker.io/apache/airflow:3.3.2-python3.11",
+            note:
+                "apache-airflow 3.3.2 with the celery, postgres and amazon providers and statsd (services/airflow/requirements.txt) from PyPI, with pip 26.1.2 and tools/images/airflow-base/constraints-3.11.txt " +
+                "(pip's full resolution of services/airflow/requirements.txt and dags/requirements.txt on the image's Python: Airflow's own constraints file lives on GitHub, unreachable here), " +
+                "in a venv at /home/airflow/.local owned 50000:0 and group-writable, on Debian bookworm's Python 3.11.2, behind our own /entrypoint under dumb-init. " +
+                "Differences from upstream: Debian's Python (upstream compiles its own CPython); only those three providers and statsd (upstream ~30 extras; no FAB, so `airflow users create`, " +
+                "which _AIRFLOW_WWW_USER_CREATE runs, does not exist); _PIP_ADDITIONAL_REQUIREMENTS is refused with exit 1; no /clean-logs, airflow-scheduler-autorestart, sudo or LABELs; " +
+                "of upstream's ENV it keeps AIRFLOW_HOME, AIRFLOW_USER_HOME_DIR, AIRFLOW_UID, AIRFLOW_VERSION, VIRTUAL_ENV, PIP_CACHE_DIR, GUNICORN_CMD_ARGS, DUMB_INIT_SETSID=1, " +
+                "AIRFLOW__CORE__LOAD_EXAMPLES=false, LANG and LC_ALL",
+            source: "tools/images/airflow-base/image.sh",
         },
     },
     {
@@ -945,8 +1011,11 @@ const CONTRACTS: readonly ImageContract[] = [
             buildable: true,
             from: ["pypi", "debian"],
             sameVersion: true,
-            note: "services/airflow/requirements.txt and dags/requirements.txt from PyPI; tools/python/airflow.txt builds the same set as a venv",
-            source: "services/airflow/Dockerfile",
+            localRef: "docker.io/mlops-platform/airflow:3.3.2-1",
+            note:
+                "services/airflow/Dockerfile as written, on the local apache/airflow:3.3.2-python3.11 (tools/images/airflow-base); " +
+                "the differences from an upstream-based build are the base's (Debian's Python 3.11.2, only the celery, postgres and amazon providers and statsd, no FAB, our own /entrypoint)",
+            source: "tools/images/airflow/image.sh",
         },
     },
     {
@@ -981,7 +1050,7 @@ const CONTRACTS: readonly ImageContract[] = [
                 behaviour: [{ fact: "loads the model into memory through MLflow's artifact proxy and writes no files", source: "services/model-api/src/model.ts" }],
             },
         ],
-        build: { buildable: true, from: ["npm", "debian"], sameVersion: true, note: "npm workspaces on Node 20.20.2; rehearsed without a Docker engine by scripts/test.d/70-images.sh", source: "scripts/test.d/70-images.sh" },
+        build: nodeServiceBuild("model-api"),
     },
     {
         repository: "mlops-platform/data-api",
@@ -1027,7 +1096,7 @@ const CONTRACTS: readonly ImageContract[] = [
                 behaviour: [],
             },
         ],
-        build: { buildable: true, from: ["npm", "debian"], sameVersion: true, note: "npm workspaces on Node 20.20.2; rehearsed by scripts/test.d/70-images.sh", source: "scripts/test.d/70-images.sh" },
+        build: nodeServiceBuild("data-api"),
     },
     {
         repository: "mlops-platform/ui",
@@ -1052,7 +1121,7 @@ const CONTRACTS: readonly ImageContract[] = [
                 behaviour: [{ fact: "every upstream URL has a default, so no variable is required", source: "services/ui/src/config.ts (loadConfig)" }],
             },
         ],
-        build: { buildable: true, from: ["npm", "debian"], sameVersion: true, note: "npm workspaces on Node 20.20.2; rehearsed by scripts/test.d/70-images.sh", source: "scripts/test.d/70-images.sh" },
+        build: nodeServiceBuild("ui"),
     },
 ];
 

@@ -1,7 +1,8 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { contractFor, DEFAULT_HOME, EnvContract, IMAGE_CONTRACTS, ImageContract, ProcessContract, repositoryOf, ShippedDir, WrittenPath } from "../config/image-contracts";
+import { BuildContract, contractFor, DEFAULT_HOME, EnvContract, IMAGE_CONTRACTS, ImageContract, ProcessContract, repositoryOf, ShippedDir, WrittenPath } from "../config/image-contracts";
 import { describeObject, K8sObject, podTemplates } from "./integrity";
 import { LoadedProgram, ROOT, runProgram } from "./program";
 
@@ -568,6 +569,41 @@ describe("the table", () => {
     it("marks Grafana and git-sync as not buildable here, with the reason", () => {
         expect(IMAGE_CONTRACTS["docker.io/grafana/grafana"]!.build).toMatchObject({ buildable: false, note: expect.stringContaining("not usable here") });
         expect(IMAGE_CONTRACTS["registry.k8s.io/git-sync/git-sync"]!.build).toMatchObject({ buildable: false, note: expect.stringContaining("refuses k8s.io/git-sync at every version") });
+    });
+
+    /** The recipe a build names as its source: tools/images/NAME/image.sh. */
+    const recipeOf = (b: BuildContract) => /^tools\/images\/([\w-]+)\/image\.sh$/.exec(b.source)?.[1];
+    /** The reference the CRI resolves a short name to (`apache/airflow` -> `docker.io/apache/airflow`). */
+    const qualified = (repository: string) => (repository.split("/")[0]!.includes(".") ? repository : `docker.io/${repository}`);
+    const refOf = (recipe: string) => execFileSync("bash", [path.join(ROOT, "tools", "images", "build.sh"), "--ref", recipe], { encoding: "utf8" }).trim();
+
+    it("names the recipe of every image built here, and the reference that recipe builds", () => {
+        expect(Object.fromEntries(contracts.filter((c) => c.build.buildable).map((c) => [c.repository, recipeOf(c.build)]))).toEqual({
+            "apache/airflow": "airflow-base",
+            "docker.io/library/postgres": "postgres",
+            "docker.io/library/redis": "redis",
+            "docker.io/prom/prometheus": "prometheus",
+            "docker.io/prom/statsd-exporter": "statsd-exporter",
+            "ghcr.io/mlflow/mlflow": "mlflow-base",
+            "mlops-platform/airflow": "airflow",
+            "mlops-platform/data-api": "data-api",
+            "mlops-platform/mlflow": "mlflow",
+            "mlops-platform/model-api": "model-api",
+            "mlops-platform/ui": "ui",
+            "quay.io/minio/mc": "mc",
+            "quay.io/minio/minio": "minio",
+        });
+        for (const c of contracts) {
+            const { buildable, localRef, sameVersion } = c.build;
+            if (!buildable) {
+                expect(localRef, c.repository).toBeUndefined();
+                continue;
+            }
+            expect(refOf(recipeOf(c.build)!), `${c.repository}: build.localRef is what its recipe's --ref prints`).toBe(localRef);
+            const colon = localRef!.lastIndexOf(":");
+            expect(localRef!.slice(0, colon), c.repository).toBe(qualified(c.repository));
+            expect(localRef!.slice(colon + 1) === c.pinned.tag, `${c.repository}: sameVersion says whether the local tag is the pinned one`).toBe(sameVersion);
+        }
     });
 
     it("says explicitly, with a source, which images accept another uid", () => {
