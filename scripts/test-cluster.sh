@@ -164,8 +164,16 @@ phase "platform: the loop inside the cluster"
 svc_url() { kubectl -n $ns get svc "$1" -o jsonpath="http://{.spec.clusterIP}:{.spec.ports[?(@.name=='$2')].port}"; }
 secret() { kubectl -n $ns get secret "$1" -o jsonpath="{.data.$2}" | base64 -d; }
 endpoint() { "${PULUMI[@]}" stack output endpoints --stack local --json | jq -r ".$1"; }
+# An in-cluster URL (http://<service>.<namespace>.svc.cluster.local:<port>/...) fetched from here
+# with its own Host header (MLflow refuses other hosts), connected to the Service's ClusterIP.
+cluster_curl() {
+  local url="$1"; shift
+  local hostport="${url#http://}"; hostport="${hostport%%/*}"
+  local host="${hostport%:*}" port="${hostport##*:}"
+  curl --connect-to "$host:$port:$(kubectl -n "$(cut -d. -f2 <<<"$host")" get svc "${host%%.*}" -o jsonpath='{.spec.clusterIP}'):$port" "$@" "$url"
+}
 AIRFLOW="$(svc_url airflow-api-server http)"
-MLFLOW="$(svc_url mlflow http)"
+MLFLOW="$(endpoint mlflow)"
 # The admin's password goes to curl on stdin, never on a command line.
 token="$(jq -n --arg u admin --arg p "$(secret airflow-credentials admin-password)" '{username: $u, password: $p}' \
   | curl -fsS -X POST "$AIRFLOW/auth/token" -H 'content-type: application/json' --data-binary @- | jq -r .access_token)" || token=""
@@ -180,7 +188,7 @@ fi
 LOOP_TIMEOUT=${MLOPS_LOOP_TIMEOUT:-1500}
 t0=$SECONDS; version=""; last=""
 while [ $((SECONDS - t0)) -lt "$LOOP_TIMEOUT" ]; do
-  version="$(curl -fsS "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" 2>/dev/null | jq -r '.model_version.version // empty' || true)"
+  version="$(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS 2>/dev/null | jq -r '.model_version.version // empty' || true)"
   train_state="$(api "$AIRFLOW/api/v2/dags/train/dagRuns?order_by=-run_after&limit=1" 2>/dev/null | jq -r '.dag_runs[0].state // "none"' || echo none)"
   [ -n "$version" ] && break
   [ "$train_state" = failed ] && break
