@@ -128,7 +128,9 @@ export class Mlflow extends pulumi.ComponentResource {
 
         const serverLabels = { name: "mlflow", instance: name, component: "server", version };
         const selector = selectorLabels(serverLabels);
-        const hosts = pulumi.output(args.namespace).apply((ns) => allowedHosts(name, ns, config.extraAllowedHosts));
+        // Prometheus scrapes the pod by its IP, and MLflow answered its own IP as Host with 403
+        // (found on the real node): the kubelet expands $(POD_IP) in the arguments.
+        const hosts = pulumi.output(args.namespace).apply((ns) => allowedHosts(name, ns, [`$(POD_IP):${MLFLOW_PORT}`, ...config.extraAllowedHosts]));
         const argsOut = pulumi
             .all([storeUri, args.bucket, hosts, this.upgradeJob.metadata.name])
             .apply(([uri, bucket, h]) => serverArgs({ backendStoreUri: uri, bucket, allowedHosts: h, workers: config.workers }));
@@ -162,6 +164,13 @@ export class Mlflow extends pulumi.ComponentResource {
                                     ports: [{ name: "http", containerPort: MLFLOW_PORT }],
                                     env: [
                                         ...dbEnv,
+                                        { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                                        // Registering a version from a `models:/m-...` source makes the server look the
+                                        // logged model up with a default client, which follows this variable; unset, it
+                                        // tried to create ./mlruns in the image's working directory (not writable by
+                                        // uid 1000) and every registration failed with 500 (found on the real node).
+                                        // Its own store, passwordless (libpq reads PGPASSWORD).
+                                        plainEnv("MLFLOW_TRACKING_URI", storeUri),
                                         plainEnv("MLFLOW_S3_ENDPOINT_URL", args.s3Endpoint),
                                         secretEnv("AWS_ACCESS_KEY_ID", args.s3AccessKey),
                                         secretEnv("AWS_SECRET_ACCESS_KEY", args.s3SecretKey),

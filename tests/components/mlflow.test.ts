@@ -22,12 +22,12 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MLflow", () => {
         expect(c.args).toContain("--expose-prometheus");
     });
 
-    it("accepts every DNS form of its Service as Host, and nothing else by default", () => {
+    it("accepts every DNS form of its Service and its own pod IP (Prometheus's scrape) as Host, and nothing else by default", () => {
         const args: string[] = k8sObject(program.recorder, "Deployment", "mlflow").spec.template.spec.containers[0].args;
         const hosts = args[args.indexOf("--allowed-hosts") + 1]!.split(",");
         expect(hosts).toEqual([
             "mlflow", "mlflow:5000", "mlflow.mlops", "mlflow.mlops:5000", "mlflow.mlops.svc", "mlflow.mlops.svc:5000",
-            "mlflow.mlops.svc.cluster.local", "mlflow.mlops.svc.cluster.local:5000", "localhost:*", "127.0.0.1:*",
+            "mlflow.mlops.svc.cluster.local", "mlflow.mlops.svc.cluster.local:5000", "localhost:*", "127.0.0.1:*", "$(POD_IP):5000",
         ]);
     });
 
@@ -36,6 +36,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MLflow", () => {
         expect(c.env).toEqual([
             { name: "MLFLOW_BACKEND_STORE_URI", value: STORE },
             { name: "PGPASSWORD", valueFrom: secretRef("postgres-roles", "mlflow") },
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            // The registry's look-up of a logged model follows the default client's tracking URI.
+            { name: "MLFLOW_TRACKING_URI", value: STORE },
             { name: "MLFLOW_S3_ENDPOINT_URL", value: "http://minio.mlops.svc.cluster.local:9000" },
             { name: "AWS_ACCESS_KEY_ID", valueFrom: secretRef("minio-credentials", "root-user") },
             { name: "AWS_SECRET_ACCESS_KEY", valueFrom: secretRef("minio-credentials", "root-password") },
