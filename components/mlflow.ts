@@ -162,14 +162,16 @@ export class Mlflow extends pulumi.ComponentResource {
                                     command: ["mlflow"],
                                     args: argsOut,
                                     ports: [{ name: "http", containerPort: MLFLOW_PORT }],
+                                    // The registry's store for that look-up creates ./mlruns (its default artifact
+                                    // root) in the working directory: the image's is not writable by uid 1000.
+                                    workingDir: "/tmp",
                                     env: [
                                         ...dbEnv,
                                         { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
                                         // Registering a version from a `models:/m-...` source makes the server look the
-                                        // logged model up with a default client, which follows this variable; unset, it
-                                        // tried to create ./mlruns in the image's working directory (not writable by
-                                        // uid 1000) and every registration failed with 500 (found on the real node).
-                                        // Its own store, passwordless (libpq reads PGPASSWORD).
+                                        // logged model up with a default client, which follows this variable (unset: an
+                                        // empty ./mlruns file store), so every registration failed with 500 (found on
+                                        // the real node). Its own store, passwordless (libpq reads PGPASSWORD).
                                         plainEnv("MLFLOW_TRACKING_URI", storeUri),
                                         plainEnv("MLFLOW_S3_ENDPOINT_URL", args.s3Endpoint),
                                         secretEnv("AWS_ACCESS_KEY_ID", args.s3AccessKey),

@@ -45,6 +45,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MLflow", () => {
             { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
             { name: "HOME", value: "/tmp" },
         ]);
+        // That look-up's store creates ./mlruns in the working directory: a writable one.
+        expect(c.workingDir).toBe("/tmp");
+        expect(c.volumeMounts).toContainEqual({ name: "tmp", mountPath: "/tmp" });
         // The password is never on the command line: libpq reads PGPASSWORD.
         expect(c.args.join(" ")).not.toMatch(/mlflow:[^@]+@/);
     });
