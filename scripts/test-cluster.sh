@@ -208,7 +208,7 @@ fi
 if [ -n "$version" ] && kubectl -n $ns rollout status deploy/model-api --timeout=180s >/dev/null; then
   MODEL_API_IMAGE="$(kubectl -n $ns get deploy model-api -o jsonpath='{.spec.template.spec.containers[0].image}')"
   kubectl -n $ns delete job predict-check --ignore-not-found >/dev/null
-  sed -e "s|MODEL_API_IMAGE|$MODEL_API_IMAGE|" -e "s|MODEL_API_URL|$(endpoint modelApi)|" -e "s|UI_URL|$(endpoint ui)|" tests/cluster/predict.yaml | kubectl apply -f - >/dev/null
+  sed -e "s|@MODEL_API_IMAGE@|$MODEL_API_IMAGE|" -e "s|@MODEL_API_URL@|$(endpoint modelApi)|" -e "s|@UI_URL@|$(endpoint ui)|" tests/cluster/predict.yaml | kubectl apply -f - >/dev/null
   if kubectl -n $ns wait job/predict-check --for=condition=Complete --timeout=120s >/dev/null; then
     FIRST_PREDICTION_SECONDS=$((SECONDS - up_t0))
     answers="$(kubectl -n $ns logs job/predict-check)"
