@@ -228,6 +228,39 @@ else
 fi
 phase_end
 
+phase "platform: a second promotion under load"
+# A new version of the served model (registered from the first one's artifacts) is promoted and
+# the model API told through its hook, as the train DAG does, while a Job keeps 4 requests in
+# flight against its Service. The swap must cost no request.
+if [ -n "$version" ] && [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
+  mlflow_api() { local path="$1"; shift; cluster_curl "$MLFLOW/api/2.0/mlflow/$path" -fsS -H 'content-type: application/json' "$@"; }
+  source_uri="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -r .model_version.source)"
+  run_id="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -r .model_version.run_id)"
+  new="$(jq -n --arg s "$source_uri" --arg r "$run_id" '{name: "realtor-price", source: $s, run_id: $r, description: "cluster tier: second promotion under load"}' \
+    | mlflow_api model-versions/create -X POST --data-binary @- | jq -r .model_version.version)"
+  kubectl -n $ns delete job load-check --ignore-not-found >/dev/null
+  sed -e "s|@MODEL_API_IMAGE@|$MODEL_API_IMAGE|" -e "s|@MODEL_API_URL@|$(endpoint modelApi)|" -e "s|@TARGET_VERSION@|$new|" tests/cluster/load.yaml | kubectl apply -f - >/dev/null
+  kubectl -n $ns wait pod -l job-name=load-check --for=condition=Ready --timeout=60s >/dev/null || true
+  sleep 5
+  jq -n --arg v "$new" '{name: "realtor-price", alias: "production", version: $v}' | mlflow_api registered-models/alias -X POST --data-binary @- >/dev/null
+  hook="$(jq -n --arg t "$(secret model-api-hook token)" '"Authorization: Bearer " + $t' -r)"
+  swap="$(cluster_curl "$(endpoint modelApi)/hooks/model_update" -fsS -X POST -H @- -H 'content-type: application/json' -d '{}' <<<"$hook" || true)"
+  echo "  promoted version $new (hook: $swap)"
+  if kubectl -n $ns wait job/load-check --for=condition=Complete --timeout=300s >/dev/null; then
+    load="$(kubectl -n $ns logs job/load-check | tail -1)"
+    echo "  $load"
+    failures="$(jq -r .failures <<<"$load")"; requests="$(jq -r .requests <<<"$load")"
+    [ "$(jq -r --arg v "$version" '.versions[$v].count // 0' <<<"$load")" -gt 0 ] && [ "$(jq -r --arg v "$new" '.versions[$v].count // 0' <<<"$load")" -gt 0 ] \
+      && ok "under load the model API answered version $version, then version $new after the promotion" || fail "the load did not see the swap from $version to $new: $load"
+    [ "$failures" = 0 ] && ok "no request failed during the swap ($requests requests)" || fail "$failures of $requests requests failed during the swap"
+  else
+    fail "the load Job did not complete"; kubectl -n $ns logs job/load-check 2>&1 | tail -5 | sed 's/^/  /'
+  fi
+else
+  fail "no first promotion to start from"
+fi
+phase_end
+
 phase "platform: remote logs, Prometheus targets, peak use per pod"
 # The task log of the triggered ingest run, read back from MinIO (Airflow's remote logging).
 MC="$(bash tools/minio/build.sh 2>/dev/null)/mc"
