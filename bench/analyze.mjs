@@ -13,7 +13,7 @@
 //
 //   node bench/analyze.mjs <stack-export.json> <up-events.json> <up-wall-seconds>
 import fs from "node:fs";
-import { DELAYS, key } from "./delays.mjs";
+import { DELAYS, key, MEASURED_FROM } from "./delays.mjs";
 
 const [exportFile, eventsFile, wallArg] = process.argv.slice(2);
 if (!exportFile || !eventsFile || !wallArg) {
@@ -136,10 +136,16 @@ for (const r of nodes) {
 }
 const waveless = [...workloadDelay].filter(([, d]) => d.wave == null).map(([u]) => short(u));
 if (waveless.length) console.log(`  not in the three waves (count 0 there): ${waveless.join(", ")}`);
+const measuredCount = DELAYS.filter((d) => d.source === "measured").length;
+console.log(
+    MEASURED_FROM
+        ? `\ndelays: ${measuredCount} of ${DELAYS.length} measured on the real node (${MEASURED_FROM}), the rest estimates (${DELAYS.filter((d) => d.source !== "measured").map((d) => d.name + "/" + d.component).join(", ") || "none"})`
+        : "\ndelays: all estimates (run npm run test:cluster once to measure them on a real node)",
+);
 console.log("\ncritical path (model finish / measured ready, seconds; measured = after the first engine event):");
 for (const u of cp.chain) {
     const d = workloadDelay.get(u);
-    console.log(`  ${pad(short(u), 42)} ${pad(d ? `+${d.seconds}` : "+0", 5)} ${String(cp.finish.get(u)).padStart(4)}  ${ready.has(u) ? String(ready.get(u)).padStart(4) : "   -"}`);
+    console.log(`  ${pad(short(u), 42)} ${pad(d ? `+${d.seconds}` : "+0", 5)} ${String(cp.finish.get(u)).padStart(4)}  ${ready.has(u) ? String(ready.get(u)).padStart(4) : "   -"}${d?.source === "measured" ? "  (measured)" : ""}`);
 }
 console.log(`\nwaves: ${waves.map((w, i) => `wave ${i + 1} ${w}s`).join(" + ")} = ${wavesTotal}s`);
 console.log("\n| measure | seconds |");

@@ -159,6 +159,25 @@ else
 fi
 phase_end
 
+phase "platform: readiness per workload, measured"
+# From each pod's own conditions: scheduled -> Ready (servers) or scheduled -> finished (Jobs).
+# Written where the deployment benchmark (bench/) reads it instead of its estimates.
+READINESS="${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/cluster-readiness.json"
+mkdir -p "$(dirname "$READINESS")"
+kubectl -n $ns get pods -o json | jq '[.items[]
+  | { name: .metadata.labels["app.kubernetes.io/name"], component: .metadata.labels["app.kubernetes.io/component"],
+      scheduled: ([.status.conditions[]? | select(.type == "PodScheduled") | .lastTransitionTime][0]),
+      ready: ([.status.conditions[]? | select(.type == "Ready" and .status == "True") | .lastTransitionTime][0]),
+      finished: ([.status.containerStatuses[]?.state.terminated.finishedAt | select(. != null)] | max) }
+  | select(.name != null and .scheduled != null)
+  | if .finished then { name, component, stage: "complete", seconds: ((.finished | fromdateiso8601) - (.scheduled | fromdateiso8601)) }
+    elif .ready then { name, component, stage: "ready", seconds: ((.ready | fromdateiso8601) - (.scheduled | fromdateiso8601)) }
+    else empty end ]
+  | group_by(.name + "/" + .component) | map(max_by(.seconds)) | sort_by(-.seconds)' >"$READINESS.tmp" && mv "$READINESS.tmp" "$READINESS"
+jq -r '.[] | "  \(.name)/\(.component) \(.stage): \(.seconds) s"' "$READINESS"
+[ "$(jq length "$READINESS")" -gt 0 ] && ok "readiness of $(jq length "$READINESS") workloads measured on this node (for bench/: $READINESS)" || fail "no readiness measured"
+phase_end
+
 phase "platform: the loop inside the cluster"
 # From this machine, Services are reached at their ClusterIPs through kube-proxy's rules.
 svc_url() { kubectl -n $ns get svc "$1" -o jsonpath="http://{.spec.clusterIP}:{.spec.ports[?(@.name=='$2')].port}"; }
