@@ -6,7 +6,7 @@ import { loadCsv } from "./csv.js";
 import { Dataset } from "./dataset.js";
 import { listingJsonSchema } from "./listing.js";
 import { createMetrics } from "./metrics.js";
-import { FileStateStore, PostgresStateStore, type BatchStateStore } from "./state.js";
+import { FileStateStore, PostgresStateStore, StateUnavailableError, type BatchStateStore } from "./state.js";
 
 /** Stable error codes: clients and tests match on these, not on the wording of `detail`. */
 export const ErrorCode = {
@@ -16,6 +16,7 @@ export const ErrorCode = {
     noMoreData: "no_more_data",
     notFound: "not_found",
     unauthorized: "unauthorized",
+    stateUnavailable: "state_unavailable",
     internal: "internal_error",
 } as const;
 
@@ -68,8 +69,16 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
         ajv: { customOptions: { coerceTypes: true, allErrors: true } },
     });
     const metrics = createMetrics();
+    const state = config.state;
     const store: BatchStateStore =
-        opts.store ?? (config.state.backend === "postgres" ? new PostgresStateStore(config.state.databaseUrl) : new FileStateStore(config.state.file));
+        opts.store ??
+        (state.backend === "postgres"
+            ? new PostgresStateStore(state.databaseUrl, {
+                  connectTimeoutMs: state.connectTimeoutMs,
+                  statementTimeoutMs: state.statementTimeoutMs,
+                  onPoolError: (err) => app.log.warn({ event: "state_pool_error", error: err.message }, "an idle Postgres connection was lost"),
+              })
+            : new FileStateStore(state.file));
     const csvRows = config.csvPath ? await loadCsv(config.csvPath, config.csvMaxRows) : undefined;
     const dataset = new Dataset({ seed: config.seed, dirtyShare: config.dirtyShare, batches: config.batches, batchSize: config.batchSize, csvRows });
     app.log.info({ source: dataset.source, rows: csvRows?.length, batches: config.batches, batchSize: config.batchSize }, "dataset ready");
@@ -81,6 +90,10 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
 
     app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
         if (err instanceof HttpError) return reply.code(err.statusCode).send({ detail: err.message, code: err.code });
+        if (err instanceof StateUnavailableError) {
+            req.log.warn({ event: "state_unavailable", error: err.message }, "batch state store unavailable");
+            return reply.code(503).header("retry-after", "5").send({ detail: `${err.message}; retry later`, code: ErrorCode.stateUnavailable });
+        }
         if ("validation" in err && err.validation) {
             // FastAPI answered type errors in the query with 422; keep that, and name each field.
             const detail = err.validation
@@ -140,6 +153,7 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
                     },
                     400: errorSchema,
                     422: errorSchema,
+                    503: errorSchema,
                 },
             },
         },
@@ -179,6 +193,7 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
                     400: errorSchema,
                     401: errorSchema,
                     422: errorSchema,
+                    503: errorSchema,
                 },
             },
         },

@@ -49,6 +49,8 @@ const envSchema = z
         DATA_API_STATE_BACKEND: z.enum(["file", "postgres"], { message: "'DATA_API_STATE_BACKEND' must be 'file' or 'postgres'" }).default("file"),
         DATA_API_STATE_FILE: z.string().default("data-api-state.json"),
         DATA_API_DATABASE_URL: z.string().optional(),
+        DATA_API_DB_CONNECT_TIMEOUT_MS: intFrom("DATA_API_DB_CONNECT_TIMEOUT_MS", 2_000, 1),
+        DATA_API_DB_STATEMENT_TIMEOUT_MS: intFrom("DATA_API_DB_STATEMENT_TIMEOUT_MS", 5_000, 1),
         /** When set, /restart_data_generation requires `Authorization: Bearer <token>`. */
         DATA_API_RESTART_TOKEN: z.string().optional(),
         DATA_API_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -82,7 +84,9 @@ export interface DataApiConfig {
     readonly dirtyShare: number;
     readonly csvPath?: string;
     readonly csvMaxRows: number;
-    readonly state: { readonly backend: "file"; readonly file: string } | { readonly backend: "postgres"; readonly databaseUrl: string };
+    readonly state:
+        | { readonly backend: "file"; readonly file: string }
+        | { readonly backend: "postgres"; readonly databaseUrl: string; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
     readonly logLevel: string;
     /** Required by /restart_data_generation as a bearer token when set (the platform always sets it). */
     readonly restartToken?: string;
@@ -114,7 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DataApiConfig 
         csvMaxRows: e.DATA_API_CSV_MAX_ROWS,
         state:
             e.DATA_API_STATE_BACKEND === "postgres"
-                ? { backend: "postgres" as const, databaseUrl: e.DATA_API_DATABASE_URL! }
+                ? {
+                      backend: "postgres" as const,
+                      databaseUrl: e.DATA_API_DATABASE_URL!,
+                      connectTimeoutMs: e.DATA_API_DB_CONNECT_TIMEOUT_MS,
+                      statementTimeoutMs: e.DATA_API_DB_STATEMENT_TIMEOUT_MS,
+                  }
                 : { backend: "file" as const, file: e.DATA_API_STATE_FILE },
         logLevel: e.DATA_API_LOG_LEVEL,
         restartToken: e.DATA_API_RESTART_TOKEN?.trim() || undefined,

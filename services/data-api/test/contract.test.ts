@@ -130,7 +130,7 @@ describe("GET /data: the course service's contract", () => {
 });
 
 describe("GET /openapi.json", () => {
-    it("is generated from the route schemas: /data with its two required query parameters and its 200/400/422 answers", async () => {
+    it("is generated from the route schemas: /data with its two required query parameters and its 200/400/422 answers, and 503 (state store unavailable)", async () => {
         const api = await start({});
         const { status, body } = await api.get("/openapi.json");
         expect(status).toBe(200);
@@ -140,7 +140,7 @@ describe("GET /openapi.json", () => {
             ["group_number", "query", true],
             ["day", "query", true],
         ]);
-        expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "422"]);
+        expect(Object.keys(get.responses).sort()).toEqual(["200", "400", "422", "503"]);
         expect(Object.keys(get.responses["200"].content["application/json"].schema.properties.data.items.properties)).toHaveLength(12);
     });
 });

@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { FastifyInstance } from "fastify";
+import type { PostgresServer } from "../../../tests/support/postgres-server.js";
 import { buildApp } from "../src/app.js";
 import { loadConfig, type DataApiConfig } from "../src/config.js";
 
@@ -40,5 +42,26 @@ export async function startDataApi(env: Record<string, string>): Promise<Running
             return { status: res.status, body };
         },
         close: () => app.close(),
+    };
+}
+
+/**
+ * Stops and starts again, in place (same data, port and socket directory), a throw-away server
+ * from tests/support/postgres-server.ts, whose own stop() also deletes its data. The start options
+ * repeat that harness's; it is the place for this once it grows a restart of its own.
+ */
+export function postgresControl(pg: PostgresServer): { stop(): void; start(): void } {
+    const data = execFileSync(path.join(pg.binDir, "psql"), ["-Atc", "SHOW data_directory"], { env: pg.env(), encoding: "utf8" }).trim();
+    const dir = path.dirname(data);
+    const pgCtl = (args: string[]) => {
+        const cmd = path.join(pg.binDir, "pg_ctl");
+        // Postgres refuses to run as root; the harness runs it as the postgres system user then.
+        const [c, a] = process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+        execFileSync(c, a, { stdio: ["ignore", "ignore", "pipe"] });
+    };
+    return {
+        stop: () => pgCtl(["-D", data, "-m", "fast", "-w", "stop"]),
+        start: () =>
+            pgCtl(["-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60", "-o", `-p ${pg.port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]),
     };
 }
