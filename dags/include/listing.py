@@ -14,6 +14,9 @@ from typing import Any, Mapping
 from .contract import load_json
 
 _WS = re.compile(r"\s+")
+# U+0000 and unpaired surrogates: Postgres stores neither (text or jsonb). json.loads joins a
+# valid surrogate pair into one code point, so any surrogate left in a str is unpaired.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _ZIP = re.compile(r"^(\d{1,5})(?:-\d{4})?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 
@@ -35,6 +38,10 @@ def normalize_string(value: Any) -> str | None:
         text = _WS.sub(" ", text)
     if rules.get("lowercase", True):
         text = text.lower()
+    if _UNSTORABLE.search(text):
+        return None
+    if "maxLength" in rules and len(text) > rules["maxLength"]:
+        return None
     return text or None
 
 

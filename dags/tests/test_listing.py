@@ -71,3 +71,37 @@ def test_clean_listing_normalises_every_field():
     assert row == {"brokered_by": 101.0, "status": "for_sale", "price": 250000.0, "bed": 3.0, "bath": 2.0,
                    "acre_lot": 0.25, "street": "123 elm st", "city": "springfield", "state": "illinois",
                    "zip_code": "62704", "house_size": 1500.0, "prev_sold_date": "2022-03-15"}
+
+
+MAX = listing.spec()["strings"]["maxLength"]
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("a" * MAX, "a" * MAX),
+        ("a" * (MAX + 1), None),
+        ("  " + "A" * MAX + "  ", "a" * MAX),  # the bound applies to the normalised value
+        ("\U0001F3E0" * MAX, "\U0001F3E0" * MAX),  # counted in code points, as the model API counts them
+        ("elm\x00st", None),
+        ("elm\ud800st", None),
+        ("elm\udc00", None),
+    ],
+)
+def test_strings_postgres_cannot_store_or_too_long_are_invalid(raw, expected):
+    assert listing.normalize_string(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "change,kept,reasons",
+    [
+        ({"street": "x" * (MAX + 1)}, True, ["nulled_street"]),
+        ({"city": "spring\x00field"}, True, ["nulled_city"]),
+        ({"state": "illinois\ud800"}, False, ["invalid_state"]),
+        ({"status": "for sale\x00"}, False, ["invalid_status"]),
+    ],
+)
+def test_clean_listing_unstorable_strings(change, kept, reasons):
+    row, why = listing.clean_listing({**GOOD, **change}, REF)
+    assert (row is not None) == kept
+    assert why == reasons

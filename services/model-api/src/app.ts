@@ -64,7 +64,11 @@ function listingSchema(def: ListingDefinition) {
             : f.type === "zip" ? { type: ["string", "integer", "null"], description: `${def.zip_code.length}-digit ZIP code (ZIP+4 and shorter numbers accepted)` }
             : f.type === "date" ? { type: ["string", "null"], format: "date", description: `ISO date, ${def.prev_sold_date.min} .. today` }
             : f.type === "category" ? { type: "string", description: `one of ${def.status.values.join(", ")}; case, spaces and hyphens are normalised ('for sale' = 'for_sale')` }
-            : { type: ["string", "null"], description: "trimmed, lower-cased, whitespace collapsed" };
+            : {
+                type: ["string", "null"],
+                ...(def.strings.maxLength !== undefined ? { maxLength: def.strings.maxLength } : {}),
+                description: `trimmed, lower-cased, whitespace collapsed; at most ${def.strings.maxLength ?? "any number of"} characters after that; no U+0000 or unpaired surrogates`,
+            };
         properties[name] = base;
         if (!f.nullable) required.push(name);
     }

@@ -45,9 +45,24 @@ SELECT ts, request_id, model_name, model_version, input, price, latency_ms
 FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, request_id text, model_name text, model_version text, input jsonb, price float8, latency_ms float8)`;
 
 /**
- * Writes prediction rows to `mlops.serving.inference_log` in batches, off the request path.
- * A failed write drops that batch and counts it: serving never waits for, nor fails because
- * of, the database.
+ * A fault of the data, not of the database: SQLSTATE class 22 (data exception, e.g. jsonb
+ * refusing "\u0000") or 23 (integrity constraint violation, e.g. a null price). Writing the
+ * same batch again fails again; writing it in parts fails only for the guilty rows.
+ */
+export function isDataError(err: unknown): boolean {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * Writes prediction rows to `mlops.serving.inference_log` in batches, off the request path;
+ * serving never waits for, nor fails because of, the database.
+ *
+ * - Database unreachable, timing out or failing (any error but a data error): that batch and
+ *   everything queued are dropped and counted `write_failed`; the next batch tries again.
+ * - A batch Postgres refuses for its data: the batch is split in halves, recursively, so only
+ *   the rows Postgres refuses on their own are dropped, counted `unstorable` and logged by
+ *   request id; the other rows are written. k bad rows in n cost about 2k*log2(n) statements.
  */
 export class InferenceLog {
     private readonly pool: Pool;
@@ -94,17 +109,14 @@ export class InferenceLog {
         this.flushing = (async () => {
             while (this.queue.length > 0) {
                 const batch = this.queue.splice(0, this.opts.batchSize);
+                const settled = { rows: 0 };
                 try {
-                    if (!this.migrated) {
-                        await this.pool.query(MIGRATION);
-                        this.migrated = true;
-                    }
-                    await this.pool.query(INSERT, [JSON.stringify(batch)]);
-                    this.opts.metrics.logWritten.inc(batch.length);
+                    await this.write(batch, settled);
                 } catch (err) {
                     this.migrated = false;
-                    this.opts.metrics.logDropped.inc({ reason: "write_failed" }, batch.length);
-                    this.opts.log.warn({ event: "inference_log_dropped", rows: batch.length, error: (err as Error).message }, "inference log write failed; rows dropped");
+                    const lost = batch.length - settled.rows;
+                    this.opts.metrics.logDropped.inc({ reason: "write_failed" }, lost);
+                    this.opts.log.warn({ event: "inference_log_dropped", rows: lost, error: (err as Error).message }, "inference log write failed; rows dropped");
                     // While the database is down, drop what is queued rather than retrying each batch.
                     const rest = this.queue.length;
                     if (rest > 0) {
@@ -117,6 +129,41 @@ export class InferenceLog {
             this.flushing = undefined;
         });
         return this.flushing;
+    }
+
+    /**
+     * Inserts `rows`, or on a data error the halves of `rows` (down to single rows, which are
+     * dropped as unstorable). `settled` counts the rows written or dropped so far, so that a
+     * connection failure half-way through counts only the rest as write_failed. Any other
+     * error is thrown.
+     */
+    private async write(rows: InferenceLogRow[], settled: { rows: number }): Promise<void> {
+        try {
+            if (!this.migrated) {
+                await this.pool.query(MIGRATION);
+                this.migrated = true;
+            }
+            await this.pool.query(INSERT, [JSON.stringify(rows)]);
+        } catch (err) {
+            if (!isDataError(err)) throw err;
+            if (rows.length === 1) {
+                const row = rows[0]!;
+                const e = err as { code: string; message: string };
+                this.opts.metrics.logDropped.inc({ reason: "unstorable" });
+                this.opts.log.warn(
+                    { event: "inference_log_unstorable", request_id: row.request_id, sqlstate: e.code, error: e.message },
+                    "Postgres refused an inference log row; dropped, the rest of its batch is written",
+                );
+                settled.rows += 1;
+                return;
+            }
+            const mid = Math.ceil(rows.length / 2);
+            await this.write(rows.slice(0, mid), settled);
+            await this.write(rows.slice(mid), settled);
+            return;
+        }
+        this.opts.metrics.logWritten.inc(rows.length);
+        settled.rows += rows.length;
     }
 
     async close(): Promise<void> {

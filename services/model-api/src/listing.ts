@@ -8,7 +8,7 @@ import * as path from "node:path";
  */
 export interface ListingDefinition {
     fields: Record<string, { type: "number" | "category" | "string" | "zip" | "date"; nullable: boolean; min?: number; target?: boolean }>;
-    strings: { lowercase: boolean; trim: boolean; collapseWhitespace: boolean };
+    strings: { lowercase: boolean; trim: boolean; collapseWhitespace: boolean; maxLength?: number };
     status: { values: string[]; separatorsToUnderscore: string[] };
     zip_code: { length: number };
     prev_sold_date: { format: string; min: string };
@@ -41,6 +41,16 @@ export function loadListingDefinition(file = findConfigFile("listing.json", "LIS
     return JSON.parse(fs.readFileSync(file, "utf8")) as ListingDefinition;
 }
 
+/** U+0000, or a surrogate not part of a pair: Postgres stores neither, in text or in jsonb. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Length in Unicode code points (as Python's len counts), not UTF-16 units. */
+function codePoints(s: string): number {
+    let n = 0;
+    for (const _ of s) n++;
+    return n;
+}
+
 export function isoDate(d: Date): string {
     return d.toISOString().slice(0, 10);
 }
@@ -61,11 +71,29 @@ export class ListingNormaliser {
 
     string(value: unknown): string | null {
         if (typeof value !== "string") return null;
+        const s = this.normaliseText(value);
+        return s === "" || this.textProblem(s) ? null : s;
+    }
+
+    private normaliseText(value: string): string {
         let s = value;
         if (this.def.strings.trim) s = s.trim();
         if (this.def.strings.collapseWhitespace) s = s.replace(/\s+/g, " ");
         if (this.def.strings.lowercase) s = s.toLowerCase();
-        return s === "" ? null : s;
+        return s;
+    }
+
+    /** Why a normalised string is invalid (what Postgres cannot store, or longer than the bound), or undefined. */
+    private textProblem(s: string): string | undefined {
+        const m = UNSTORABLE.exec(s);
+        if (m) return m[0] === "\u0000" ? "must not contain the NUL character (U+0000)" : `must be valid Unicode text (unpaired surrogate U+${m[0].charCodeAt(0).toString(16).toUpperCase()})`;
+        const max = this.def.strings.maxLength;
+        // UTF-16 length >= code points: count only when it could be over.
+        if (max !== undefined && s.length > max) {
+            const n = codePoints(s);
+            if (n > max) return `must be at most ${max} characters (got ${n})`;
+        }
+        return undefined;
     }
 
     status(value: unknown): string | null {
@@ -141,8 +169,14 @@ export class ListingNormaliser {
                     break;
                 }
                 case "string": {
-                    if (typeof raw !== "string") errors.push({ field: where(), message: `must be a string (got ${describe(raw)})` });
-                    else out[name] = this.string(raw);
+                    if (typeof raw !== "string") {
+                        errors.push({ field: where(), message: `must be a string (got ${describe(raw)})` });
+                        break;
+                    }
+                    const s = this.normaliseText(raw);
+                    const problem = this.textProblem(s);
+                    if (problem) errors.push({ field: where(), message: problem });
+                    else out[name] = s === "" ? null : s;
                     break;
                 }
                 case "category": {

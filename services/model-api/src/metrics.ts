@@ -51,13 +51,14 @@ export function createMetrics() {
         }),
         logDropped: new client.Counter({
             name: "model_api_inference_log_rows_dropped_total",
-            help: "Inference log rows dropped (database unreachable, write failed or queue full)",
+            help: "Inference log rows dropped: write_failed (database unreachable or failing), unstorable (a row Postgres refused; the rest of its batch was written), queue_full",
             labelNames: ["reason"] as const,
             registers: [registry],
         }),
     };
-    // Both labels exist from the start so dashboards and tests see 0, not an absent series.
+    // Every label exists from the start so dashboards and tests see 0, not an absent series.
     m.logDropped.inc({ reason: "write_failed" }, 0);
+    m.logDropped.inc({ reason: "unstorable" }, 0);
     m.logDropped.inc({ reason: "queue_full" }, 0);
     m.modelLoadFailures.inc({ source: "mlflow" }, 0);
     return m;

@@ -48,3 +48,36 @@ describe("listing validation", () => {
         expect(n.listing([1], "instances[0]", today).errors).toEqual([{ field: "instances[0]", message: "must be an object of listing fields" }]);
     });
 });
+
+describe("strings Postgres cannot store, and the length bound (config/listing.json strings.maxLength)", () => {
+    const today = "2026-11-27";
+    const max = loadListingDefinition().strings.maxLength!;
+    const base = { status: "sold", state: "illinois" };
+
+    it("is set", () => expect(max).toBe(200));
+    it.each([
+        ["a".repeat(max), "a".repeat(max)],
+        ["a".repeat(max + 1), null],
+        [`  ${"A".repeat(max)}  `, "a".repeat(max)],
+        ["\u{1F3E0}".repeat(max), "\u{1F3E0}".repeat(max)],
+        ["elm\u0000st", null],
+        ["elm\uD800st", null],
+        ["elm\uDC00", null],
+    ])("string %j -> %j (the same table as dags/tests/test_listing.py)", (input, expected) => expect(n.string(input)).toBe(expected));
+
+    it.each([
+        ["street", "elm\u0000st", "must not contain the NUL character (U+0000)"],
+        ["city", "spring\uD800field", "must be valid Unicode text (unpaired surrogate U+D800)"],
+        ["state", "\uDFFFillinois", "must be valid Unicode text (unpaired surrogate U+DFFF)"],
+        ["street", "x".repeat(max + 1), `must be at most ${max} characters (got ${max + 1})`],
+        ["city", "\u{1F3E0}".repeat(max + 1), `must be at most ${max} characters (got ${max + 1})`],
+    ])("%s = %j: 422 naming the field: %s", (field, value, message) => {
+        const r = n.listing({ ...base, [field]: value }, "instances[3]", today);
+        expect(r.value).toBeUndefined();
+        expect(r.errors).toEqual([{ field: `instances[3].${field}`, message }]);
+    });
+
+    it("a NUL in status fails the category check, naming the field", () => {
+        expect(n.listing({ ...base, status: "sold\u0000" }, "features", today).errors.map((e) => e.field)).toEqual(["features.status"]);
+    });
+});
