@@ -1,10 +1,8 @@
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
 import fc from "fast-check";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server";
+import type { PostgresServer } from "../../../tests/support/postgres-server";
+import { startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
 import { InferenceLog, type InferenceLogRow } from "../src/inference-log";
 import { ListingNormaliser, loadListingDefinition } from "../src/listing";
 import { createMetrics } from "../src/metrics";
@@ -46,20 +44,10 @@ describe.sequential("inference log: every 200 is stored, every refused row costs
     let app: FastifyInstance;
     let url: string;
 
-    const query = async (sql: string, params: unknown[] = []) => {
-        const c = new Client({ connectionString: dsn });
-        await c.connect();
-        try {
-            return (await c.query(sql, params)).rows;
-        } finally {
-            await c.end();
-        }
-    };
+    let query: MlopsDatabase["query"];
 
     beforeAll(async () => {
-        pg = await startPostgres();
-        execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE mlops ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"], { env: pg.env() });
-        dsn = `postgresql://postgres:${encodeURIComponent(pg.superuserPassword)}@127.0.0.1:${pg.port}/mlops`;
+        ({ pg, dsn, query } = await startMlopsDatabase());
         // Small batches, so one property run spans several of them.
         ({ app, url } = await startApp(
             { MODEL_PATH: provided("fixtures").v1, DATABASE_URL: dsn, INFERENCE_LOG_FLUSH_MS: "50", INFERENCE_LOG_BATCH_SIZE: "7", MAX_BATCH_SIZE: "10" },

@@ -1,9 +1,7 @@
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server";
+import type { PostgresServer } from "../../../tests/support/postgres-server";
+import { startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
 import { MIGRATION } from "../src/inference-log";
 import { metricValue, post, provided, SEED_PAYLOADS, startApp, waitFor } from "./support/helpers";
 
@@ -14,20 +12,10 @@ describe.sequential("inference log in Postgres", () => {
     let url: string;
     let dsn: string;
 
-    const query = async (sql: string, params: unknown[] = []) => {
-        const c = new Client({ connectionString: dsn });
-        await c.connect();
-        try {
-            return (await c.query(sql, params)).rows;
-        } finally {
-            await c.end();
-        }
-    };
+    let query: MlopsDatabase["query"];
 
     beforeAll(async () => {
-        pg = await startPostgres();
-        execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE mlops"], { env: pg.env() });
-        dsn = `postgresql://postgres:${encodeURIComponent(pg.superuserPassword)}@127.0.0.1:${pg.port}/mlops`;
+        ({ pg, dsn, query } = await startMlopsDatabase());
         ({ app, url } = await startApp({ MODEL_PATH: provided("fixtures").v1, DATABASE_URL: dsn, INFERENCE_LOG_FLUSH_MS: "100" }, "inference-log"));
         await waitFor("model loaded", async () => (await fetch(`${url}/ready`)).status === 200);
     });
