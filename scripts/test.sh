@@ -10,11 +10,16 @@ cd "$(dirname "$0")/.."
 passed=0
 failed=0
 failures=()
+# Each part's output is also kept, so a failure is repeated at the very end: CI systems often
+# show only the tail of a long log, and the failing part may have run minutes before it.
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
 run_part() {
   local name="$1"; shift
   local start=$(date +%s)
   printf '\n### %s\n' "$name"
-  if "$@"; then
+  "$@" 2>&1 | tee "$logs/$name.log"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed=$((passed + 1))
     printf '### %s: ok (%ss)\n' "$name" "$(( $(date +%s) - start ))"
   else
@@ -31,6 +36,10 @@ for part in scripts/test.d/*.sh; do
 done
 
 echo
+for name in ${failures[@]+"${failures[@]}"}; do
+  printf '\n### %s FAILED; its last 100 lines (without colour codes):\n' "$name"
+  tail -n 100 "$logs/$name.log" | sed 's/\x1b\[[0-9;]*m//g'
+done
 [ ${#failures[@]} -eq 0 ] || printf 'failed parts: %s\n' "${failures[*]}"
 echo "test parts: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
