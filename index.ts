@@ -37,8 +37,9 @@ const provider = new k8s.Provider("k8s", {
 const namespace = new k8s.core.v1.Namespace(
     "namespace",
     { metadata: { name: config.namespace, labels: namespaceLabels() } },
-    // With protectData the namespace (and the PVCs in it) outlives `pulumi destroy`.
-    { provider, retainOnDelete: config.protectData },
+    // With protectData the namespace (and the PVCs in it) outlives a destroy: protected, so
+    // `npm run destroy` (--exclude-protected) keeps it, and a bare `pulumi destroy` stops at it.
+    { provider, retainOnDelete: config.protectData, protect: config.protectData },
 );
 const ns = namespace.metadata.name;
 const opts = { providers: { kubernetes: provider } };
@@ -64,15 +65,20 @@ const secrets = new PlatformSecrets(
     {
         namespace: ns,
         epoch: config.credentialsEpoch,
+        protectData: config.protectData,
         secrets: {
-            // The superuser logs the setup Job in, so it cannot rotate through that Job.
-            "postgres-superuser": { password: { rotate: false } },
+            // The superuser logs the setup Job in, so it cannot rotate through that Job; and its
+            // password lives in the data directory, so a retained volume needs the same one.
+            "postgres-superuser": { password: { rotate: false, boundToData: true } },
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
             "redis-credentials": { password: {} },
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
             "airflow-credentials": {
                 "admin-password": {},
-                "fernet-key": { kind: "fernet" },
+                // Encrypts Connections and Variables in the metadata database: a new key would
+                // leave them unreadable, so it neither rotates with the epoch nor dies with a
+                // protected destroy.
+                "fernet-key": { kind: "fernet", rotate: false, boundToData: true },
                 "jwt-secret": { kind: "hex", length: 32 },
                 "api-secret-key": { kind: "hex", length: 32 },
             },

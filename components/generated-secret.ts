@@ -43,7 +43,8 @@ export function generateSecretValue(encoding: SecretEncoding, length: number): s
     return out;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the unit tests of its diff. */
+export const generatedSecretProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: GeneratedSecretInputs) {
         const value = generateSecretValue(inputs.encoding, inputs.length);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -54,7 +55,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
         const replaces: string[] = [];
         if (olds.encoding !== news.encoding) replaces.push("encoding");
         if (olds.length !== news.length) replaces.push("length");
-        if (JSON.stringify(olds.keepers ?? {}) !== JSON.stringify(news.keepers ?? {})) replaces.push("keepers");
+        // A credential that stops rotating (no keepers any more) keeps its value: replacing it
+        // then would be exactly the loss that taking it out of rotation prevents.
+        if (news.keepers !== undefined && JSON.stringify(olds.keepers ?? {}) !== JSON.stringify(news.keepers)) replaces.push("keepers");
         return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
     },
     async read(id: string, props: any) {
@@ -70,6 +73,6 @@ export class GeneratedSecret extends pulumi.dynamic.Resource {
         if (!Number.isInteger(args.length) || args.length < 8) {
             throw new Error(`GeneratedSecret '${name}': 'length' must be an integer >= 8 (got ${args.length})`);
         }
-        super(provider, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
+        super(generatedSecretProvider, name, { ...args, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] });
     }
 }

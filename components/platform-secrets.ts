@@ -22,6 +22,15 @@ export interface CredentialSpec {
      * @default true
      */
     readonly rotate?: boolean;
+    /**
+     * Stored data was written with this value and cannot be re-keyed from outside (the Postgres
+     * superuser's password in a data directory, Airflow's Fernet key in its encrypted rows).
+     * With `protectData` its generated value is a protected resource: `pulumi destroy` stops at
+     * it, and `pulumi destroy --exclude-protected` (`npm run destroy`) keeps it in the state, so
+     * the next `pulumi up` writes the same value again for the retained volumes.
+     * @default false
+     */
+    readonly boundToData?: boolean;
 }
 
 /** Kubernetes Secret name -> key -> how to generate its value. */
@@ -34,6 +43,8 @@ export interface PlatformSecretsArgs {
     readonly secrets: SecretsSpec;
     /** Rotation epoch: rotatable credentials are regenerated when it changes. */
     readonly epoch: string;
+    /** Protect the credentials that are bound to data (see CredentialSpec.boundToData). @default false */
+    readonly protectData?: boolean;
 }
 
 /**
@@ -51,7 +62,10 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         for (const [secretName, keys] of Object.entries(args.secrets)) {
             const stringData: Record<string, pulumi.Output<string>> = {};
             for (const [key, spec] of Object.entries(keys)) {
-                stringData[key] = this.generate(`${secretName}-${key}`, spec, args.epoch);
+                if (spec.boundToData && spec.rotate !== false) {
+                    throw new Error(`PlatformSecrets: '${secretName}.${key}' is bound to data, so it cannot rotate with the epoch (set rotate: false)`);
+                }
+                stringData[key] = this.generate(`${secretName}-${key}`, spec, args.epoch, spec.boundToData === true && args.protectData === true);
             }
             this.values[secretName] = stringData;
             secrets[secretName] = new k8s.core.v1.Secret(
@@ -102,9 +116,9 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         return checksum(...Object.keys(values).sort().map((k) => values[k] as pulumi.Output<string>));
     }
 
-    private generate(name: string, spec: CredentialSpec, epoch: string): pulumi.Output<string> {
+    private generate(name: string, spec: CredentialSpec, epoch: string, protect: boolean): pulumi.Output<string> {
         const keepers = spec.rotate === false ? undefined : { epoch };
-        const opts = { parent: this };
+        const opts = { parent: this, protect };
         switch (spec.kind ?? "password") {
             case "fernet":
                 return new GeneratedSecret(name, { encoding: "base64url", length: 32, keepers }, opts).value;

@@ -313,6 +313,89 @@ awk 'NR == FNR { req[$1] = $2; lim[$1] = $3; next }
   "$WORK/asks.txt" "$WORK/stats.txt" | sort
 phase_end
 
+phase "platform: protectData, a destroy, and back on the same data"
+# What a user keeps with protectData (README, "Reset"): `pulumi config set protectData true`,
+# `pulumi up`, `npm run destroy`, later `pulumi up`. Everything the loop wrote must come back:
+# the registry and its alias, DAG runs, pipeline rows, an Airflow Variable encrypted with the
+# Fernet key, the task logs in MinIO, and the same version serving the same prices.
+airflow_login() {
+  AIRFLOW="$(svc_url airflow-api-server http)"
+  token="$(jq -n --arg u admin --arg p "$(secret airflow-credentials admin-password)" '{username: $u, password: $p}' \
+    | curl -fsS -X POST "$AIRFLOW/auth/token" -H 'content-type: application/json' --data-binary @- | jq -r .access_token)" || token=""
+}
+psql_q() { kubectl -n $ns exec postgres-0 -c postgres -- psql -U postgres -d "$1" -tAc "$2"; }
+predict_answers() {
+  kubectl -n $ns delete job predict-check --ignore-not-found --wait=true >/dev/null
+  sed -e "s|@MODEL_API_IMAGE@|$MODEL_API_IMAGE|" -e "s|@MODEL_API_URL@|$(endpoint modelApi)|" -e "s|@UI_URL@|$(endpoint ui)|" tests/cluster/predict.yaml | kubectl apply -f - >/dev/null
+  kubectl -n $ns wait job/predict-check --for=condition=Complete --timeout=120s >/dev/null && kubectl -n $ns logs job/predict-check | jq -c '{via, version: .model.version, price}'
+}
+snapshot() {
+  local dag
+  echo "production alias: $(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS | jq -r .model_version.version)"
+  echo "model versions: $(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS | jq -c '[.model_versions[] | .version + ":" + .status] | sort')"
+  for dag in ingest train; do
+    echo "$dag runs: $(api "$AIRFLOW/api/v2/dags/$dag/dagRuns?limit=100" | jq -c '[.dag_runs[] | .dag_run_id + "=" + .state] | sort')"
+  done
+  echo "variable: $(api "$AIRFLOW/api/v2/variables/cluster_tier_probe" | jq -r .value)"
+  echo "raw.listings: $(psql_q mlops 'SELECT count(*), sum(hashtext(row_hash)) FROM raw.listings')"
+  echo "clean.listings: $(psql_q mlops 'SELECT count(*) FROM clean.listings')"
+  echo "clean.training_decisions: $(psql_q mlops 'SELECT count(*) FROM clean.training_decisions')"
+  echo "task logs in MinIO: $(MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$(kubectl -n $ns get svc minio -o jsonpath='{.spec.clusterIP}'):9000" \
+    "$MC" find m/airflow-logs --path "*dag_id=ingest/run_id=${run:-none}/*" 2>/dev/null | wc -l)"
+  echo "predictions: $(predict_answers | tr "\n" " ")"
+}
+if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
+  airflow_login
+  # Nothing new may run while the snapshots are taken: pausing is itself stored in Airflow's database.
+  for dag in ingest train; do api -X PATCH "$AIRFLOW/api/v2/dags/$dag" -d '{"is_paused": true}' >/dev/null; done
+  probe="probe-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  jq -n --arg v "$probe" '{key: "cluster_tier_probe", value: $v}' | api -X POST "$AIRFLOW/api/v2/variables" --data-binary @- >/dev/null
+  [ "$(psql_q airflow "SELECT is_encrypted FROM variable WHERE key = 'cluster_tier_probe'")" = t ] \
+    && ok "an Airflow Variable is stored encrypted with the Fernet key" || fail "the probe Variable is not stored encrypted"
+  before_snapshot="$(snapshot)"
+  echo "$before_snapshot" | sed 's/^/  before: /'
+  "${PULUMI[@]}" config set protectData true --stack local
+  if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-protect.log" 2>&1; then
+    ok "pulumi up with protectData recorded it"
+  else
+    fail "pulumi up with protectData"; tail -30 "$WORK/up-protect.log"
+  fi
+  pvcs() { kubectl -n $ns get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort; }
+  pvcs_before="$(pvcs)"
+  # npm run destroy, from the project directory as a user runs it.
+  if (cd "$WORK/project" && bash "$REPO/scripts/destroy.sh" --stack local --yes --skip-preview --non-interactive) >"$WORK/destroy-protect.log" 2>&1 \
+     && [ -z "$(kubectl -n $ns get deploy,sts,jobs,secrets -l app.kubernetes.io/part-of=mlops-platform -o name)" ] && [ "$(pvcs)" = "$pvcs_before" ]; then
+    ok "npm run destroy with protectData: every workload and Secret gone, the namespace and its $(wc -l <<<"$pvcs_before") claims kept ($(grep -o 'There are still [0-9]* protected resources' "$WORK/destroy-protect.log") in the state)"
+  else
+    fail "npm run destroy with protectData"; tail -30 "$WORK/destroy-protect.log"
+  fi
+  readopt_t0=$SECONDS
+  if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-readopt.log" 2>&1 \
+     && kubectl -n $ns rollout status deploy/model-api --timeout=300s >/dev/null; then
+    ok "pulumi up after the protected destroy: every workload back on the retained volumes in $((SECONDS - readopt_t0))s (the model API Ready with its model)"
+  else
+    fail "pulumi up after the protected destroy"; tail -40 "$WORK/up-readopt.log"; kubectl -n $ns get pods 2>&1 | sed 's/^/  /'
+    kubectl -n $ns logs job/postgres-setup --tail=20 2>&1 | sed 's/^/  postgres-setup: /'
+  fi
+  [ "$(pvcs)" = "$pvcs_before" ] && ok "the same claims (UIDs unchanged)" || fail "claims changed: $(pvcs | xargs)"
+  airflow_login
+  after_snapshot="$(snapshot 2>&1)"
+  if [ "$after_snapshot" = "$before_snapshot" ]; then
+    ok "everything is back: the alias, every model version, every DAG run, the decrypted Variable, the pipeline rows, the task logs, the same version serving the same prices"
+  else
+    fail "not everything came back after the protected destroy:"
+    diff <(echo "$before_snapshot") <(echo "$after_snapshot") | sed 's/^/  /'
+  fi
+  r="$(restarted)"
+  [ -z "$r" ] && ok "no container restarted after the protected destroy" || fail "containers restarted after the protected destroy: $(echo "$r" | xargs)"
+  # Back to the default, so the destroy below removes everything.
+  "${PULUMI[@]}" config set protectData false --stack local
+  "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-unprotect.log" 2>&1 || { fail "pulumi up with protectData false"; tail -30 "$WORK/up-unprotect.log"; }
+else
+  fail "no served model to protect (the loop above failed)"
+fi
+phase_end
+
 phase "platform: pulumi destroy"
 if "${PULUMI[@]}" destroy --stack local --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
   ok "pulumi destroy: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"

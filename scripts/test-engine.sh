@@ -162,22 +162,38 @@ elif grep -q "refusing to destroy stack 'ci': protectData is true" "$WORK/destro
 else
   fail "scripts/destroy.sh did not refuse cleanly"; tail -20 "$WORK/destroy-refused.log"
 fi
+# The values the retained data is bound to (superuser password, Fernet key); never printed.
+bound() { kubectl -n mlops get secret postgres-superuser airflow-credentials -o json 2>/dev/null \
+  | jq -r '.items | if length == 2 then map(.data.password // .data["fernet-key"]) | join(",") else empty end'; }
 if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-protect.log" 2>&1 \
-   && before="$(pvcs)" \
-   && bash "$REPO/scripts/destroy.sh" --stack ci --yes --skip-preview --non-interactive >"$WORK/destroy-protect.log" 2>&1; then
-  if kubectl get ns mlops >/dev/null 2>&1 && [ "$(kubectl -n mlops get pvc -o name | wc -l)" -eq "$(echo "$before" | wc -l)" ] \
-     && [ -z "$(kubectl -n mlops get deploy,sts -o name)" ]; then
-    ok "destroy with protectData removed the workloads and kept the namespace and $(echo "$before" | wc -l) PVCs"
+   && before="$(pvcs)" && bound_before="$(bound)"; then
+  if bash "$REPO/scripts/destroy.sh" --stack ci --yes --skip-preview --non-interactive >"$WORK/destroy-protect.log" 2>&1 \
+     && kubectl get ns mlops >/dev/null 2>&1 && [ "$(kubectl -n mlops get pvc -o name | wc -l)" -eq "$(echo "$before" | wc -l)" ] \
+     && [ -z "$(kubectl -n mlops get deploy,sts,secrets -l app.kubernetes.io/part-of=mlops-platform -o name)" ]; then
+    ok "npm run destroy with protectData removed the workloads and Secrets and kept the namespace and $(echo "$before" | wc -l) PVCs ($(grep -o 'There are still [0-9]* protected resources' "$WORK/destroy-protect.log") in the state)"
   else
-    fail "destroy with protectData did not keep exactly the namespace and PVCs"
+    fail "npm run destroy with protectData did not keep exactly the namespace and PVCs"; tail -20 "$WORK/destroy-protect.log"
   fi
   if "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-readopt.log" 2>&1 && [ "$(pvcs)" = "$before" ]; then
     ok "the next up adopted the retained namespace and re-attached the same volumes"
   else
     fail "up after a protected destroy"; tail -30 "$WORK/up-readopt.log"
   fi
+  [ -n "$bound_before" ] && [ "$(bound)" = "$bound_before" ] && ok "and wrote the same Postgres superuser password and Fernet key again (the retained data's)" \
+    || fail "the Postgres superuser password or Fernet key changed across a protected destroy"
+  # A bare `pulumi destroy` deletes what is not protected and then stops with an error on what is:
+  # the data and its credentials survive that way too.
+  if "${PULUMI[@]}" destroy --stack ci --yes --skip-preview >"$WORK/destroy-bare.log" 2>&1; then
+    fail "a bare pulumi destroy reported success although protected resources were left"
+  elif grep -q "cannot be deleted" "$WORK/destroy-bare.log" && grep -q "because it is protected" "$WORK/destroy-bare.log" \
+       && [ "$(pvcs)" = "$before" ] && [ -z "$(kubectl -n mlops get deploy,sts -o name)" ] \
+       && "${PULUMI[@]}" up --stack ci --yes --skip-preview >"$WORK/up-readopt2.log" 2>&1 && [ "$(pvcs)" = "$before" ] && [ "$(bound)" = "$bound_before" ]; then
+    ok "a bare pulumi destroy stops at the $(grep -c 'because it is protected' "$WORK/destroy-bare.log") protected resources with an error naming them; the namespace, claims and bound credentials survive it too"
+  else
+    fail "a bare pulumi destroy with protectData recorded"; tail -20 "$WORK/destroy-bare.log" "$WORK/up-readopt2.log" 2>/dev/null
+  fi
 else
-  fail "up/destroy with protectData"; tail -30 "$WORK/up-protect.log" "$WORK/destroy-protect.log" 2>/dev/null
+  fail "up with protectData"; tail -30 "$WORK/up-protect.log"
 fi
 # Back to the default, so the final destroy removes everything.
 "${PULUMI[@]}" config set protectData false --stack ci

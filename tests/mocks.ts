@@ -27,6 +27,8 @@ export interface Registered {
     readonly ignoreChanges: readonly string[];
     /** The `retainOnDelete` resource option. */
     readonly retainOnDelete: boolean;
+    /** The `protect` resource option. */
+    readonly protect: boolean;
 }
 
 /** Values a mocked GeneratedSecret produced, by resource name. */
@@ -198,6 +200,7 @@ export async function installMocks(project: string, stack: string): Promise<Reco
                     secretPaths: secrets,
                     ignoreChanges: req.getIgnorechangesList(),
                     retainOnDelete: req.getRetainondelete?.() ?? false,
+                    protect: req.getProtect?.() ?? false,
                 });
             }
             callback(err, resp);

@@ -34,9 +34,11 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         }
     });
 
-    it("rotate with the credentials epoch, except the Postgres superuser", () => {
+    it("rotate with the credentials epoch, except the two that stored data is bound to", () => {
         const keepers = Object.fromEntries(program.recorder.ofType("pulumi-nodejs:dynamic:Resource").map((p) => [p.name, p.inputs.keepers]));
         expect(keepers["postgres-superuser-password"]).toBeUndefined();
+        expect(keepers["airflow-credentials-fernet-key"]).toBeUndefined();
+        expect(keepers["airflow-credentials-jwt-secret"]).toEqual({ epoch: "1" });
         expect(keepers["postgres-roles-mlflow"]).toEqual({ epoch: "1" });
         expect(keepers["redis-credentials-password"]).toEqual({ epoch: "1" });
     });
@@ -62,10 +64,31 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         expect(k8sObject(program.recorder, "Secret", "minio-credentials").stringData["root-user"]).toBe("mlopsgen-minio-credentials-root-user");
     });
 
+    it("protect nothing while protectData is off", () => {
+        expect(program.recorder.resources.filter((r) => r.protect).map((r) => r.name)).toEqual([]);
+    });
+
+    it("refuse a credential that is bound to data but would rotate", async () => {
+        const { PlatformSecrets } = await import("../../components/platform-secrets");
+        expect(() => new PlatformSecrets("bound", { namespace: "mlops", epoch: "1", secrets: { s: { k: { boundToData: true } } } }))
+            .toThrow("PlatformSecrets: 's.k' is bound to data, so it cannot rotate with the epoch (set rotate: false)");
+    });
+
     it("fail loudly on a reference to a key that was never generated", async () => {
         const { PlatformSecrets } = await import("../../components/platform-secrets");
         const s = new PlatformSecrets("probe", { namespace: "mlops", epoch: "1", secrets: { "a-secret": { key: {} } } });
         expect(() => s.ref("a-secret", "other")).toThrow("PlatformSecrets has no key 'other' in Secret 'a-secret'");
         expect(() => s.value("nope", "key")).toThrow("PlatformSecrets has no key 'key' in Secret 'nope'");
+    });
+});
+
+describe("GIVEN a generated credential already in the state", () => {
+    it("replaces it when its rotation epoch changes, and keeps it when it stops rotating", async () => {
+        const mod = await import("../../components/generated-secret");
+        const provider = (mod as any).generatedSecretProvider as { diff: (id: string, olds: any, news: any) => Promise<any> };
+        const olds = { encoding: "base64url", length: 32, keepers: { epoch: "1" }, value: "k" };
+        expect((await provider.diff("id", olds, { encoding: "base64url", length: 32, keepers: { epoch: "2" } })).replaces).toEqual(["keepers"]);
+        expect(await provider.diff("id", olds, { encoding: "base64url", length: 32 })).toMatchObject({ changes: false, replaces: [] });
+        expect(await provider.diff("id", olds, { encoding: "base64url", length: 32, keepers: { epoch: "1" } })).toMatchObject({ changes: false });
     });
 });
