@@ -126,6 +126,7 @@ const minio = new Minio(
         rootUser: secrets.ref("minio-credentials", "root-user"),
         rootPassword: secrets.ref("minio-credentials", "root-password"),
         buckets: ["mlflow", "airflow-logs"],
+        expiryDays: { "airflow-logs": config.retention.airflowLogDays },
         credentialsChecksum: secrets.checksum("minio-credentials"),
     },
     opts,
@@ -146,6 +147,7 @@ const mlflow = new Mlflow(
         s3AccessKey: minio.rootUser,
         s3SecretKey: minio.rootPassword,
         credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), minioCredentials]).apply((cs) => cs.join(",")),
+        deletedRunRetention: { schedule: config.retention.schedule, days: config.retention.mlflowDeletedRunDays, resources: config.retention.jobResources },
     },
     opts,
 );
@@ -162,6 +164,7 @@ const modelApi = new ModelApi(
         database: postgres.databases.mlops!,
         credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook")]).apply((cs) => cs.join(",")),
         hookToken: secrets.ref("model-api-hook", "token"),
+        inferenceLogRetention: { schedule: config.retention.schedule, days: config.retention.inferenceLogDays, resources: config.retention.jobResources },
     },
     opts,
 );
@@ -270,6 +273,7 @@ const airflow = new Airflow(
             .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
+        metadataRetention: { schedule: config.retention.schedule, days: config.retention.airflowMetadataDays, resources: config.retention.jobResources },
     },
     opts,
 );

@@ -4,7 +4,7 @@ import type { AirflowConfig } from "../config/airflow";
 import type { Resources } from "../config/shared";
 import { DagFiles, dagConfigMapData, dagSource, localSourceFiles } from "./airflow-dags";
 import type { DatabaseConnection } from "./postgres";
-import { container, execProbe, httpProbe, imageTag, labels, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { container, execProbe, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -43,6 +43,8 @@ export interface AirflowArgs {
     readonly credentialsChecksum: pulumi.Input<string>;
     /** Where every Airflow process sends its StatsD metrics (the statsd exporter); off when unset. */
     readonly statsd?: { readonly host: pulumi.Input<string>; readonly port: number };
+    /** `airflow db clean` on a schedule: metadata older than `days` is deleted (a CronJob). */
+    readonly metadataRetention?: { readonly schedule: string; readonly days: number; readonly resources: Resources };
 }
 
 export const AIRFLOW_API_PORT = 8080;
@@ -90,6 +92,18 @@ export interface AirflowEnvArgs {
  * with their variables as InfluxDB-style tags, which the exporter turns into labels.
  * run_id and job_id stay out of the tags (Airflow's default), or every run would be a series.
  */
+/**
+ * The db-clean Job's script: `airflow db clean` of everything older than AIRFLOW_RETENTION_DAYS
+ * days, computed when the Job runs (GNU date). Airflow keeps the latest run of each DAG itself.
+ */
+export function dbCleanScript(): string {
+    return [
+        'cutoff="$(date -u -d "-${AIRFLOW_RETENTION_DAYS} days" +%Y-%m-%dT%H:%M:%S+00:00)"',
+        'echo "airflow db clean: deleting metadata older than $cutoff (${AIRFLOW_RETENTION_DAYS} days)"',
+        'exec airflow db clean --clean-before-timestamp "$cutoff" --skip-archive --yes',
+    ].join("\n");
+}
+
 export function statsdEnv(statsd: { readonly host: string; readonly port: number }): EnvVar[] {
     return [
         plainEnv("AIRFLOW__METRICS__STATSD_ON", "True"),
@@ -211,6 +225,8 @@ export class Airflow extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
     public readonly migrateJob: k8s.batch.v1.Job;
+    /** `airflow db clean` on the retention schedule, when configured. */
+    public readonly dbCleanCronJob?: k8s.batch.v1.CronJob;
     public readonly deployments: Readonly<Record<AirflowProcess, k8s.apps.v1.Deployment>>;
 
     constructor(name: string, args: AirflowArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -333,6 +349,37 @@ export class Airflow extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        if (args.metadataRetention) {
+            const retention = args.metadataRetention;
+            this.dbCleanCronJob = maintenanceCronJob(
+                `${name}-db-clean`,
+                {
+                    namespace: args.namespace,
+                    labels: { name: "airflow", instance: name, component: "db-clean", version },
+                    schedule: retention.schedule,
+                    annotations: podAnnotations,
+                    pod: {
+                        runAs: RUN_AS,
+                        containers: [
+                            container({
+                                name: "db-clean",
+                                image: args.image ?? config.image,
+                                resources: retention.resources,
+                                // The cut-off is computed when the Job runs; --skip-archive: no
+                                // _airflow_deleted__* copies, or the space would never come back.
+                                command: ["bash", "-c", dbCleanScript()],
+                                env: pulumi.output(env).apply((e) => [...e, { name: "AIRFLOW_RETENTION_DAYS", value: String(retention.days) }]),
+                                volumeMounts: [tmpMount],
+                            }),
+                        ],
+                        volumes: [tmpVolume],
+                    },
+                },
+                // Never before the schema exists.
+                { parent: this, dependsOn: [this.migrateJob] },
+            );
+        }
 
         const resourcesOf: Record<AirflowProcess, Resources> = {
             "api-server": config.apiServer.resources,

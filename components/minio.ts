@@ -12,6 +12,11 @@ export interface MinioArgs {
     readonly rootPassword: SecretKeyRef;
     /** Buckets the bucket Job creates if missing. */
     readonly buckets: readonly string[];
+    /**
+     * Objects of these buckets expire this many days after they were written (a lifecycle rule,
+     * applied by the bucket Job; MinIO's scanner deletes them). Every key must be in `buckets`.
+     */
+    readonly expiryDays?: Readonly<Record<string, number>>;
     /** Changes when the root credentials rotate; rolls the server and re-runs the bucket Job. */
     readonly credentialsChecksum: pulumi.Input<string>;
 }
@@ -30,6 +35,24 @@ export function validateBucketName(bucket: string): string {
     return bucket;
 }
 
+/**
+ * mc commands that leave exactly one expiry rule on each bucket, whether the Job runs for the
+ * first time or again: `mc ilm rule add` appends a rule on every run, and `rm --all` fails
+ * while a bucket has no lifecycle configuration at all. So: add (now there is one), remove
+ * all, add. Named steps: `expire-<bucket>-1..3`.
+ */
+export function expiryCommands(expiry: readonly (readonly [string, number])[]): [string, string[]][] {
+    return expiry.flatMap(([bucket, days]) => {
+        const target = `${ALIAS}/${bucket}`;
+        const add = ["mc", "ilm", "rule", "add", "--expire-days", String(days), target];
+        return [
+            [`expire-${bucket}-1`, add],
+            [`expire-${bucket}-2`, ["mc", "ilm", "rule", "rm", "--all", "--force", target]],
+            [`expire-${bucket}-3`, add],
+        ] as [string, string[]][];
+    });
+}
+
 /** MinIO with generated root credentials, a PVC, and a Job that creates buckets idempotently. */
 export class Minio extends pulumi.ComponentResource {
     /** S3 endpoint URL, e.g. `http://minio.mlops.svc.cluster.local:9000`; resolves after the bucket Job completed. */
@@ -46,6 +69,11 @@ export class Minio extends pulumi.ComponentResource {
         super("mlops:k8s:Minio", name, {}, opts);
         const { config } = args;
         const buckets = args.buckets.map(validateBucketName);
+        const expiry = Object.entries(args.expiryDays ?? {});
+        for (const [bucket, days] of expiry) {
+            if (!buckets.includes(bucket)) throw new Error(`'expiryDays' names bucket '${bucket}', which is not in 'buckets'`);
+            if (!Number.isInteger(days) || days < 1) throw new Error(`'expiryDays.${bucket}' must be a whole number of days >= 1 (got ${days})`);
+        }
         if (buckets.length === 0) {
             throw new Error("'buckets' must list at least one bucket");
         }
@@ -105,6 +133,28 @@ export class Minio extends pulumi.ComponentResource {
         const service = store.service;
 
         const jobLabels = { name: "minio", instance: name, component: "buckets", version: imageTag(config.clientImage) };
+        // The image has no shell, so no script: one container per mc command, in order (init
+        // containers, the last one the Job's container).
+        const mcStep = (stepName: string, command: string[]) =>
+            container({
+                name: stepName,
+                image: config.clientImage,
+                resources: config.jobResources,
+                command,
+                env: [
+                    ...credentials,
+                    // mc reads an alias from MC_HOST_<alias>; $(VAR) is expanded by the kubelet,
+                    // so the credentials never appear in the pod spec.
+                    plainEnv(`MC_HOST_${ALIAS}`, pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}:${MINIO_API_PORT}`),
+                    plainEnv("MC_CONFIG_DIR", "/tmp/.mc"),
+                ],
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            });
+        const mcSteps = [
+            // `--ignore-existing` makes a re-run a no-op.
+            mcStep("mc", ["mc", "mb", "--ignore-existing", ...buckets.map((b) => `${ALIAS}/${b}`)]),
+            ...expiryCommands(expiry).map(([stepName, command]) => mcStep(stepName, command)),
+        ];
         this.bucketJob = new k8s.batch.v1.Job(
             `${name}-buckets`,
             {
@@ -121,25 +171,9 @@ export class Minio extends pulumi.ComponentResource {
                             runAs: RUN_AS,
                             restartPolicy: "Never",
                             containers: [
-                                container({
-                                    name: "mc",
-                                    image: config.clientImage,
-                                    resources: config.jobResources,
-                                    // `--ignore-existing` makes a re-run a no-op; the image has no shell, so no script.
-                                    command: ["mc", "mb", "--ignore-existing", ...buckets.map((b) => `${ALIAS}/${b}`)],
-                                    env: [
-                                        ...credentials,
-                                        // mc reads an alias from MC_HOST_<alias>; $(VAR) is expanded by the kubelet,
-                                        // so the credentials never appear in the pod spec.
-                                        plainEnv(
-                                            `MC_HOST_${ALIAS}`,
-                                            pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}:${MINIO_API_PORT}`,
-                                        ),
-                                        plainEnv("MC_CONFIG_DIR", "/tmp/.mc"),
-                                    ],
-                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                                }),
+                                ...mcSteps.slice(-1),
                             ],
+                            initContainers: mcSteps.slice(0, -1),
                             volumes: [{ name: "tmp", emptyDir: {} }],
                         }),
                     },

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MlflowConfig } from "../config/mlflow";
+import type { Resources } from "../config/shared";
 import type { DatabaseConnection } from "./postgres";
-import { container, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { container, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
 export interface MlflowArgs {
     readonly namespace: pulumi.Input<string>;
@@ -22,9 +23,22 @@ export interface MlflowArgs {
     readonly s3SecretKey: SecretKeyRef;
     /** Rolls the server when the database or S3 credentials rotate. */
     readonly credentialsChecksum: pulumi.Input<string>;
+    /**
+     * `mlflow gc` on a schedule: runs deleted more than `days` ago are removed for good, with
+     * their artifacts (deleted through this server's artifact proxy). A CronJob.
+     */
+    readonly deletedRunRetention?: { readonly schedule: string; readonly days: number; readonly resources: Resources };
 }
 
 export const MLFLOW_PORT = 5000;
+
+/**
+ * `mlflow gc` of the runs deleted more than `days` ago, from the backend store (a URI without
+ * the password, which libpq reads from PGPASSWORD).
+ */
+export function gcCommand(backendStoreUri: string, days: number): string[] {
+    return ["mlflow", "gc", "--backend-store-uri", backendStoreUri, "--older-than", `${days}d`];
+}
 const RUN_AS = { user: 1000, group: 1000 };
 const METRICS_DIR = "/tmp/mlflow-metrics";
 
@@ -86,6 +100,8 @@ export class Mlflow extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly upgradeJob: k8s.batch.v1.Job;
+    /** `mlflow gc` on the retention schedule, when configured. */
+    public readonly gcCronJob?: k8s.batch.v1.CronJob;
 
     constructor(name: string, args: MlflowArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mlops:k8s:Mlflow", name, {}, opts);
@@ -207,6 +223,35 @@ export class Mlflow extends pulumi.ComponentResource {
         this.trackingUri = pulumi
             .all([service.metadata.name, service.metadata.namespace, this.deployment.metadata.name])
             .apply(([svc, ns]) => `http://${svc}.${ns}.svc.cluster.local:${MLFLOW_PORT}`);
+        if (args.deletedRunRetention) {
+            const retention = args.deletedRunRetention;
+            this.gcCronJob = maintenanceCronJob(
+                `${name}-gc`,
+                {
+                    namespace: args.namespace,
+                    labels: { name: "mlflow", instance: name, component: "gc", version },
+                    schedule: retention.schedule,
+                    pod: {
+                        runAs: RUN_AS,
+                        containers: [
+                            container({
+                                name: "gc",
+                                image: args.image ?? config.image,
+                                resources: retention.resources,
+                                command: storeUri.apply((uri) => gcCommand(uri, retention.days)),
+                                // Runs from the database; artifacts through the server's proxy
+                                // (mlflow-artifacts:/ URIs resolve against the tracking server).
+                                env: [...dbEnv, plainEnv("MLFLOW_TRACKING_URI", this.trackingUri)],
+                                workingDir: "/tmp",
+                                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                            }),
+                        ],
+                        volumes: [{ name: "tmp", emptyDir: {} }],
+                    },
+                },
+                { parent: this, dependsOn: [this.deployment] },
+            );
+        }
         this.registerOutputs({ trackingUri: this.trackingUri });
     }
 }

@@ -1,8 +1,10 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ModelApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
 import { HttpServiceComponent } from "./http-service";
-import { plainEnv, secretEnv, type SecretKeyRef } from "./shared";
+import type { Resources } from "../config/shared";
+import { container, imageTag, maintenanceCronJob, plainEnv, secretEnv, type SecretKeyRef } from "./shared";
 
 export interface ModelApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -20,6 +22,11 @@ export interface ModelApiArgs {
     readonly credentialsChecksum: pulumi.Input<string>;
     /** The generated token POST /hooks/model_update requires (the train DAG sends it). */
     readonly hookToken: SecretKeyRef;
+    /**
+     * Inference-log retention: a CronJob runs the image's prune program (src/prune.ts), which
+     * deletes the rows older than `days` days in batches.
+     */
+    readonly inferenceLogRetention?: { readonly schedule: string; readonly days: number; readonly resources: Resources };
 }
 
 export const MODEL_API_PORT = 8989;
@@ -62,5 +69,37 @@ export class ModelApi extends HttpServiceComponent {
             },
             opts,
         );
+        if (args.inferenceLogRetention) {
+            const retention = args.inferenceLogRetention;
+            this.pruneCronJob = maintenanceCronJob(
+                `${name}-prune`,
+                {
+                    namespace: args.namespace,
+                    labels: { name, instance: name, component: "prune", version: imageTag(config.image) },
+                    schedule: retention.schedule,
+                    annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                    pod: {
+                        runAs: { user: 1000, group: 1000 },
+                        containers: [
+                            container({
+                                name: "prune",
+                                image: args.image ?? config.image,
+                                resources: retention.resources,
+                                command: ["node", "services/model-api/dist/src/prune.js"],
+                                env: [
+                                    secretEnv("MLOPS_DB_PASSWORD", database.password),
+                                    plainEnv("DATABASE_URL", dsn),
+                                    plainEnv("INFERENCE_LOG_RETENTION_DAYS", String(retention.days)),
+                                ],
+                            }),
+                        ],
+                    },
+                },
+                { parent: this },
+            );
+        }
     }
+
+    /** The inference-log retention CronJob, when configured. */
+    public readonly pruneCronJob?: k8s.batch.v1.CronJob;
 }

@@ -20,16 +20,16 @@ export const SYSTEM_RESERVE = { cpu: "750m", memory: "640Mi" } as const;
 
 /**
  * Requests allotted to each component, including the ones still to come, so that each
- * new component lands inside a budget that was written down first. Job pods are counted
+ * new component lands inside a budget that was written down first. Job and CronJob pods are counted
  * as if they all ran at once with the servers, which overstates a real rollout.
  */
 export const ALLOCATIONS: Readonly<Record<string, Pick<Resources, "cpu" | "memory">>> = {
     postgres: { cpu: "250m", memory: "448Mi" }, // server + setup Job
     redis: { cpu: "50m", memory: "64Mi" },
-    minio: { cpu: "150m", memory: "320Mi" }, // server + bucket Job
-    mlflow: { cpu: "150m", memory: "512Mi" },
-    airflow: { cpu: "850m", memory: "2816Mi" }, // api-server, scheduler, dag-processor, triggerer, 1 worker, git-sync sidecars, migrate Job
-    "model-api": { cpu: "100m", memory: "256Mi" },
+    minio: { cpu: "150m", memory: "320Mi" }, // server + bucket Job (its mc steps run one at a time)
+    mlflow: { cpu: "170m", memory: "576Mi" }, // server + gc CronJob
+    airflow: { cpu: "870m", memory: "2880Mi" }, // api-server, scheduler, dag-processor, triggerer, 1 worker, git-sync sidecars, migrate Job, db-clean CronJob
+    "model-api": { cpu: "120m", memory: "320Mi" }, // server + prune CronJob
     "data-api": { cpu: "50m", memory: "128Mi" },
     ui: { cpu: "50m", memory: "128Mi" },
     prometheus: { cpu: "100m", memory: "384Mi" },

@@ -296,6 +296,20 @@ const AIRFLOW_PROCESSES: readonly ProcessContract[] = [
     },
 ];
 
+/**
+ * `bash -c` around the Airflow CLI (the db-clean CronJob computes its cut-off date first, then
+ * execs `airflow db clean`): what the CLI writes and reads, plus GNU date from the image.
+ */
+const AIRFLOW_SHELL: ProcessContract = {
+    ...AIRFLOW_PROCESSES[0]!,
+    program: "bash",
+    what: "a bash script that ends in `exec airflow ...` (the db-clean CronJob: GNU date computes the cut-off)",
+    behaviour: [
+        ...AIRFLOW_PROCESSES[0]!.behaviour,
+        { fact: "bash and GNU coreutils' date (-d '-N days') are in the image (Debian base)", source: `${AIRFLOW_DOCKERFILE} (FROM debian bookworm-slim; bash is its shell)` },
+    ],
+};
+
 const MLFLOW_SERVER: ProcessContract = {
     program: "mlflow",
     subcommand: "server",
@@ -913,6 +927,35 @@ const CONTRACTS: readonly ImageContract[] = [
         entrypoint: { entrypoint: [], cmd: ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000"], workdir: "/", source: "services/mlflow/Dockerfile (ENTRYPOINT [], CMD)" },
         processes: [
             MLFLOW_SERVER,
+            {
+                program: "mlflow",
+                subcommand: "gc",
+                what: "permanent deletion of the runs deleted longer ago than --older-than, with their artifacts (the gc CronJob)",
+                writes: [
+                    {
+                        path: "./mlruns",
+                        flag: "--backend-store-uri",
+                        what: "the file backend store, when no database URI is given",
+                        source: `${MLFLOW_SRC}/cli/__init__.py (gc: --backend-store-uri default DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)`,
+                    },
+                ],
+                env: [
+                    {
+                        name: "MLFLOW_TRACKING_URI",
+                        use: "required",
+                        orFlag: "--tracking-uri",
+                        note: "'Tracking URL is not set' otherwise; with proxied artifacts it must be the server, which resolves mlflow-artifacts:/ URIs",
+                        source: `${MLFLOW_SRC}/cli/__init__.py (gc: is_tracking_uri_set; the command's docstring)`,
+                    },
+                ],
+                ports: [],
+                behaviour: [
+                    {
+                        fact: "fails (MlflowException) when a deleted experiment older than --older-than holds a run deleted more recently; the platform never deletes experiments",
+                        source: `${MLFLOW_SRC}/cli/__init__.py (gc: 'is not older than the required age')`,
+                    },
+                ],
+            },
             NO_WRITES_CLIENT("a Python one-off (the schema upgrade Job) that talks to the database only", "components/mlflow.ts (upgradeCommand)"),
         ],
         build: {
@@ -956,7 +999,7 @@ const CONTRACTS: readonly ImageContract[] = [
             },
             source: `${AIRFLOW_DOCKERFILE} (WORKDIR \${AIRFLOW_HOME}, EXPOSE 8080, ENTRYPOINT ["/usr/bin/dumb-init", "--", "/entrypoint"], CMD [])`,
         },
-        processes: AIRFLOW_PROCESSES,
+        processes: [...AIRFLOW_PROCESSES, AIRFLOW_SHELL],
         build: {
             buildable: true,
             from: ["pypi", "debian"],
@@ -998,6 +1041,7 @@ const CONTRACTS: readonly ImageContract[] = [
         },
         processes: [
             ...AIRFLOW_PROCESSES,
+            AIRFLOW_SHELL,
             {
                 program: "cp",
                 what: "coreutils cp: the api-server's init container copies the passwords file from its Secret into a writable emptyDir (components/airflow.ts)",
@@ -1032,6 +1076,18 @@ const CONTRACTS: readonly ImageContract[] = [
             source: `services/model-api/Dockerfile (WORKDIR /app, CMD; ENTRYPOINT inherited from ${NODE}/Dockerfile)`,
         },
         processes: [
+            {
+                program: "node",
+                subcommand: "services/model-api/dist/src/prune.js",
+                what: "the inference-log retention program (the prune CronJob): deletes old rows of serving.inference_log in batches",
+                writes: [],
+                env: [
+                    { name: "DATABASE_URL", use: "required", note: "exits 2 without it", source: "services/model-api/src/prune.ts (main)" },
+                    { name: "INFERENCE_LOG_RETENTION_DAYS", use: "required", note: "a whole number of days >= 1, or exit 2", source: "services/model-api/src/prune.ts (parseDays)" },
+                ],
+                ports: [],
+                behaviour: [{ fact: "talks to Postgres only, prints JSON lines, writes no files", source: "services/model-api/src/prune.ts" }],
+            },
             {
                 program: "node",
                 what: "the model API server",

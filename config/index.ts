@@ -10,6 +10,7 @@ import { imagesSchema } from "./images";
 import { ingressSchema } from "./ingress";
 import { prometheusSchema } from "./prometheus";
 import { redisSchema } from "./redis";
+import { retentionSchema } from "./retention";
 import { statsdExporterSchema } from "./statsd-exporter";
 import { dataApiSchema, modelApiSchema, uiSchema } from "./services";
 
@@ -37,6 +38,7 @@ export const configSchema = z
     grafana: grafanaSchema,
     images: imagesSchema,
     ingress: ingressSchema,
+    retention: retentionSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().

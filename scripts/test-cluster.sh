@@ -10,11 +10,30 @@
 # Then the platform itself: every image its stack `local` (Pulumi.local.yaml) runs is built here
 # and imported into the node, `pulumi up --stack local` deploys it, every workload must be Ready
 # with no restart, and `pulumi destroy` must leave nothing behind.
+#
+#   npm run test:cluster                          the real node, on this machine (root)
+#   npm run test:cluster -- --current-context     the same platform checks against the cluster of
+#                                                 kubectl's current context (kind, minikube, k3s):
+#                                                 no node is created, nothing is built or imported.
+#     The node must already have the stack's images (README: "Run the checks on your own
+#     cluster"); MLOPS_CLUSTER_STACK picks the stack file (default local); the stack's namespace
+#     must not exist yet. Services are reached through `kubectl port-forward`.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 export MLOPS_CLUSTER_DIR="${MLOPS_CLUSTER_DIR:-/tmp/mlops-cluster-test}"
 TIMEOUT=180
+CURRENT_CONTEXT=false
+for arg in "$@"; do
+  case "$arg" in
+    --current-context) CURRENT_CONTEXT=true ;;
+    *) echo "usage: test-cluster.sh [--current-context]" >&2; exit 2 ;;
+  esac
+done
+STACK="${MLOPS_CLUSTER_STACK:-local}"
+$CURRENT_CONTEXT || [ "$STACK" = local ] || { echo "test-cluster: MLOPS_CLUSTER_STACK applies to --current-context only (this node runs stack local)" >&2; exit 2; }
+[ -f "Pulumi.$STACK.yaml" ] || { echo "test-cluster: no stack file Pulumi.$STACK.yaml" >&2; exit 2; }
+PF_DIR="$(mktemp -d /tmp/mlops-cluster-forwards.XXXXXX)"
 
 passed=0
 failed=0
@@ -24,11 +43,24 @@ TIMINGS=()
 phase() { PHASE="$1"; PHASE_T0=$SECONDS; echo; echo "=== $1"; }
 phase_end() { TIMINGS+=("$PHASE: $((SECONDS - PHASE_T0))s"); echo "--- $PHASE took $((SECONDS - PHASE_T0))s"; }
 
-[ "$(id -u)" = 0 ] || { echo "test-cluster: run as root (a real node needs it)" >&2; exit 2; }
+$CURRENT_CONTEXT || [ "$(id -u)" = 0 ] || { echo "test-cluster: run as root (a real node needs it), or pass --current-context" >&2; exit 2; }
 
+# Port-forwards started for --current-context.
+stop_forwards() { for f in "$PF_DIR"/*.fwd; do [ -f "$f" ] && kill "$(cut -d' ' -f1 "$f")" 2>/dev/null; rm -f "$f"; done; return 0; }
 cleanup() {
   local rc=$?
   [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null
+  stop_forwards; rm -rf "$PF_DIR"
+  if $CURRENT_CONTEXT; then
+    # Not our cluster: never leave a half-deployed platform on it.
+    if [ -n "${WORK:-}" ] && [ -d "$WORK/state" ] && [ -n "${PULUMI+x}" ]; then
+      echo "--- destroying what this run deployed"
+      "${PULUMI[@]}" config set protectData false --stack "$STACK" >/dev/null 2>&1 || true
+      if "${PULUMI[@]}" destroy --stack "$STACK" --yes --skip-preview >"$WORK/destroy-on-exit.log" 2>&1; then rm -rf "$WORK"
+      else echo "could not destroy it: the state is in $WORK/state (PULUMI_BACKEND_URL=file://$WORK/state); see $WORK/destroy-on-exit.log" >&2; fi
+    fi
+    exit $rc
+  fi
   if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
     echo "--- node logs (last lines)"
     for f in "$MLOPS_CLUSTER_DIR"/node/logs/{kubelet,containerd,kube-proxy}.log; do [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }; done
@@ -38,6 +70,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+BIN="$(bash tools/build-toolchain.sh --print-bin-dir)"
+kubectl() { "$BIN/kubectl" "$@"; }
+if $CURRENT_CONTEXT; then
+phase "the current context"
+echo "  context $(kubectl config current-context), server $(kubectl version -o json | jq -r .serverVersion.gitVersion)"
+nodes="$(kubectl get nodes -o json)"
+nready="$(jq '[.items[] | select(any(.status.conditions[]; .type == "Ready" and .status == "True"))] | length' <<<"$nodes")"
+[ "$nready" -gt 0 ] && [ "$nready" = "$(jq '.items | length' <<<"$nodes")" ] && ok "all $nready nodes Ready ($(jq -r '[.items[].status.nodeInfo.containerRuntimeVersion] | unique | join(", ")' <<<"$nodes"))" \
+  || fail "not every node is Ready"
+echo "not run with --current-context: building and importing images, the node checks (smoke pods, DNS, provisioned volume, kubelet metrics), cluster down"
+phase_end
+else
 phase "platform images (built here, cached)"
 # Before the cluster starts: a cold build takes minutes and needs no node.
 bash scripts/cluster-images.sh build >/dev/null
@@ -48,8 +92,6 @@ bash scripts/cluster-up.sh | tee "/tmp/cluster-up.$$.log" | sed 's/^/  /'
 KUBECONFIG="$(sed -n 's/^KUBECONFIG=//p' "/tmp/cluster-up.$$.log")"
 rm -f "/tmp/cluster-up.$$.log"
 export KUBECONFIG
-BIN="$(bash tools/build-toolchain.sh --print-bin-dir)"
-kubectl() { "$BIN/kubectl" "$@"; }
 phase_end
 
 phase "the node"
@@ -107,36 +149,43 @@ phase_end
 phase "platform: images into the node"
 bash scripts/cluster-images.sh import >/dev/null && ok "the local stack's images are in the node's containerd" || fail "importing the platform's images"
 phase_end
+fi
 
-phase "platform: pulumi up --stack local"
+phase "platform: pulumi up --stack $STACK"
 WORK="$(mktemp -d /tmp/mlops-cluster-pulumi.XXXXXX)"
 # shellcheck source=scripts/lib/pulumi-project.sh
 source scripts/lib/pulumi-project.sh
-pulumi_project "$WORK" local
+pulumi_project "$WORK" "$STACK"
 cd "$REPO"
 PULUMI+=(--cwd "$WORK/project")
+ns="$("${PULUMI[@]}" config get namespace --stack "$STACK" 2>/dev/null || echo mlops)"
+if kubectl get namespace "$ns" >/dev/null 2>&1; then
+  echo "test-cluster: namespace $ns already exists in this cluster; refusing to deploy over it (delete it, or set another namespace in Pulumi.$STACK.yaml)" >&2
+  rm -rf "$WORK"; WORK=""
+  exit 2
+fi
+nodes_stats() { local n; for n in $(kubectl get nodes -o jsonpath='{.items[*].metadata.name}'); do kubectl get --raw "/api/v1/nodes/$n/proxy/stats/summary"; done; }
 # Per-pod memory and CPU from the kubelet's summary API every 10 s, for the peaks printed below.
 ( while :; do
-    kubectl get --raw /api/v1/nodes/mlops-node/proxy/stats/summary 2>/dev/null \
-      | jq -r '.pods[] | select(.podRef.namespace == "mlops" and .memory.workingSetBytes != null) | "\(.podRef.name) \(.memory.workingSetBytes) \(.cpu.usageNanoCores // 0)"' >>"$WORK/stats.txt" || true
+    nodes_stats 2>/dev/null \
+      | jq -r --arg ns "$ns" '.pods[] | select(.podRef.namespace == $ns and .memory.workingSetBytes != null) | "\(.podRef.name) \(.memory.workingSetBytes) \(.cpu.usageNanoCores // 0)"' >>"$WORK/stats.txt" || true
     sleep 10
   done ) &
 SAMPLER=$!
 up_t0=$SECONDS
 # The provider awaits every workload's readiness (the model API's excepted: it is Ready only
 # once a model is promoted), so the end of `up` is "all Ready".
-if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up.log" 2>&1; then
+if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up.log" 2>&1; then
   UP_SECONDS=$((SECONDS - up_t0))
-  ok "pulumi up --stack local: $(grep -E '^ *[+] *[0-9]+ created$' "$WORK/up.log" | xargs) in ${UP_SECONDS}s (start of up to all Ready)"
+  ok "pulumi up --stack $STACK: $(grep -E '^ *[+] *[0-9]+ created$' "$WORK/up.log" | xargs) in ${UP_SECONDS}s (start of up to all Ready)"
 else
   UP_SECONDS=$((SECONDS - up_t0))
-  fail "pulumi up --stack local (after ${UP_SECONDS}s)"; tail -60 "$WORK/up.log"
+  fail "pulumi up --stack $STACK (after ${UP_SECONDS}s)"; tail -60 "$WORK/up.log"
   kubectl -n mlops get pods -o wide 2>&1 | sed 's/^/  /'
 fi
 phase_end
 
 phase "platform: every workload on real pods"
-ns=mlops
 if kubectl -n $ns get jobs -o jsonpath='{range .items[*]}{.metadata.name}={.status.succeeded}{"\n"}{end}' | tee "$WORK/jobs.txt" | grep -vq '=1$'; then
   fail "a Job did not complete: $(xargs <"$WORK/jobs.txt")"
 else
@@ -163,6 +212,7 @@ phase "platform: readiness per workload, measured"
 # From each pod's own conditions: scheduled -> Ready (servers) or scheduled -> finished (Jobs).
 # Written where the deployment benchmark (bench/) reads it instead of its estimates.
 READINESS="${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/cluster-readiness.json"
+$CURRENT_CONTEXT && READINESS="$WORK/readiness.json" # another cluster's figures are not this node's
 mkdir -p "$(dirname "$READINESS")"
 kubectl -n $ns get pods -o json | jq '[.items[]
   | { name: .metadata.labels["app.kubernetes.io/name"], component: .metadata.labels["app.kubernetes.io/component"],
@@ -179,17 +229,37 @@ jq -r '.[] | "  \(.name)/\(.component) \(.stage): \(.seconds) s"' "$READINESS"
 phase_end
 
 phase "platform: the loop inside the cluster"
-# From this machine, Services are reached at their ClusterIPs through kube-proxy's rules.
-svc_url() { kubectl -n $ns get svc "$1" -o jsonpath="http://{.spec.clusterIP}:{.spec.ports[?(@.name=='$2')].port}"; }
+# Where this machine reaches port PORT of Service SVC: on our own node at its ClusterIP, through
+# kube-proxy's rules on this host; on another cluster through a `kubectl port-forward`, started
+# once and restarted when it has died (its pod replaced).
+svc_addr() {
+  local svc="$1" port="$2" nsp="${3:-$ns}" f lport pid i
+  if ! $CURRENT_CONTEXT; then echo "$(kubectl -n "$nsp" get svc "$svc" -o jsonpath='{.spec.clusterIP}'):$port"; return; fi
+  f="$PF_DIR/$nsp.$svc.$port.fwd"
+  if [ -f "$f" ] && kill -0 "$(cut -d' ' -f1 "$f")" 2>/dev/null; then cut -d' ' -f2 "$f"; return; fi
+  kubectl -n "$nsp" port-forward "svc/$svc" ":$port" --address 127.0.0.1 >"$f.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 50); do
+    lport="$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$f.log" | head -n1)"
+    [ -n "$lport" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  [ -n "$lport" ] || { echo "port-forward to svc/$svc:$port failed: $(cat "$f.log")" >&2; return 1; }
+  echo "$pid 127.0.0.1:$lport" >"$f"
+  echo "127.0.0.1:$lport"
+}
+svc_port() { kubectl -n $ns get svc "$1" -o jsonpath="{.spec.ports[?(@.name=='$2')].port}"; }
+svc_url() { echo "http://$(svc_addr "$1" "$(svc_port "$1" "$2")")"; }
 secret() { kubectl -n $ns get secret "$1" -o jsonpath="{.data.$2}" | base64 -d; }
-endpoint() { "${PULUMI[@]}" stack output endpoints --stack local --json | jq -r ".$1"; }
+endpoint() { "${PULUMI[@]}" stack output endpoints --stack "$STACK" --json | jq -r ".$1"; }
 # An in-cluster URL (http://<service>.<namespace>.svc.cluster.local:<port>/...) fetched from here
 # with its own Host header (MLflow refuses other hosts), connected to the Service's ClusterIP.
 cluster_curl() {
   local url="$1"; shift
   local hostport="${url#http://}"; hostport="${hostport%%/*}"
   local host="${hostport%:*}" port="${hostport##*:}"
-  curl --connect-to "$host:$port:$(kubectl -n "$(cut -d. -f2 <<<"$host")" get svc "${host%%.*}" -o jsonpath='{.spec.clusterIP}'):$port" "$@" "$url"
+  curl --connect-to "$host:$port:$(svc_addr "${host%%.*}" "$port" "$(cut -d. -f2 <<<"$host")")" "$@" "$url"
 }
 AIRFLOW="$(svc_url airflow-api-server http)"
 MLFLOW="$(endpoint mlflow)"
@@ -283,7 +353,7 @@ phase_end
 phase "platform: remote logs, Prometheus targets, peak use per pod"
 # The task log of the triggered ingest run, read back from MinIO (Airflow's remote logging).
 MC="$(bash tools/minio/build.sh 2>/dev/null)/mc"
-MINIO_HOST="$(kubectl -n $ns get svc minio -o jsonpath='{.spec.clusterIP}'):9000"
+MINIO_HOST="$(svc_addr minio 9000)"
 logs="$(MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$MINIO_HOST" \
   "$MC" find m/airflow-logs --path "*dag_id=ingest/run_id=${run:-none}/*" 2>/dev/null || true)"
 if [ -n "$logs" ] && MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$MINIO_HOST" \
@@ -340,7 +410,7 @@ snapshot() {
   echo "raw.listings: $(psql_q mlops 'SELECT count(*), sum(hashtext(row_hash)) FROM raw.listings')"
   echo "clean.listings: $(psql_q mlops 'SELECT count(*) FROM clean.listings')"
   echo "clean.training_decisions: $(psql_q mlops 'SELECT count(*) FROM clean.training_decisions')"
-  echo "task logs in MinIO: $(MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$(kubectl -n $ns get svc minio -o jsonpath='{.spec.clusterIP}'):9000" \
+  echo "task logs in MinIO: $(MC_HOST_m="http://$(secret minio-credentials root-user):$(secret minio-credentials root-password)@$(svc_addr minio 9000)" \
     "$MC" find m/airflow-logs --path "*dag_id=ingest/run_id=${run:-none}/*" 2>/dev/null | wc -l)"
   echo "predictions: $(predict_answers | tr "\n" " ")"
 }
@@ -354,8 +424,8 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     && ok "an Airflow Variable is stored encrypted with the Fernet key" || fail "the probe Variable is not stored encrypted"
   before_snapshot="$(snapshot)"
   echo "$before_snapshot" | sed 's/^/  before: /'
-  "${PULUMI[@]}" config set protectData true --stack local
-  if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-protect.log" 2>&1; then
+  "${PULUMI[@]}" config set protectData true --stack "$STACK"
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-protect.log" 2>&1; then
     ok "pulumi up with protectData recorded it"
   else
     fail "pulumi up with protectData"; tail -30 "$WORK/up-protect.log"
@@ -363,14 +433,15 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   pvcs() { kubectl -n $ns get pvc -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort; }
   pvcs_before="$(pvcs)"
   # npm run destroy, from the project directory as a user runs it.
-  if (cd "$WORK/project" && bash "$REPO/scripts/destroy.sh" --stack local --yes --skip-preview --non-interactive) >"$WORK/destroy-protect.log" 2>&1 \
+  if (cd "$WORK/project" && bash "$REPO/scripts/destroy.sh" --stack "$STACK" --yes --skip-preview --non-interactive) >"$WORK/destroy-protect.log" 2>&1 \
      && [ -z "$(kubectl -n $ns get deploy,sts,jobs,secrets -l app.kubernetes.io/part-of=mlops-platform -o name)" ] && [ "$(pvcs)" = "$pvcs_before" ]; then
     ok "npm run destroy with protectData: every workload and Secret gone, the namespace and its $(wc -l <<<"$pvcs_before") claims kept ($(grep -o 'There are still [0-9]* protected resources' "$WORK/destroy-protect.log") in the state)"
   else
     fail "npm run destroy with protectData"; tail -30 "$WORK/destroy-protect.log"
   fi
+  stop_forwards # their pods are gone
   readopt_t0=$SECONDS
-  if "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-readopt.log" 2>&1 \
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-readopt.log" 2>&1 \
      && kubectl -n $ns rollout status deploy/model-api --timeout=300s >/dev/null; then
     ok "pulumi up after the protected destroy: every workload back on the retained volumes in $((SECONDS - readopt_t0))s (the model API Ready with its model)"
   else
@@ -378,6 +449,7 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     kubectl -n $ns logs job/postgres-setup --tail=20 2>&1 | sed 's/^/  postgres-setup: /'
   fi
   [ "$(pvcs)" = "$pvcs_before" ] && ok "the same claims (UIDs unchanged)" || fail "claims changed: $(pvcs | xargs)"
+  stop_forwards # pods replaced while the workloads came back
   airflow_login
   after_snapshot="$(snapshot 2>&1)"
   if [ "$after_snapshot" = "$before_snapshot" ]; then
@@ -388,16 +460,44 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   fi
   r="$(restarted)"
   [ -z "$r" ] && ok "no container restarted after the protected destroy" || fail "containers restarted after the protected destroy: $(echo "$r" | xargs)"
-  # Back to the default, so the destroy below removes everything.
-  "${PULUMI[@]}" config set protectData false --stack local
-  "${PULUMI[@]}" up --stack local --yes --skip-preview >"$WORK/up-unprotect.log" 2>&1 || { fail "pulumi up with protectData false"; tail -30 "$WORK/up-unprotect.log"; }
+  # Rotation in the same `up` that takes protectData back off (so the destroy below removes
+  # everything): a credentials epoch bump regenerates every rotatable credential; the Postgres
+  # superuser password and the Fernet key stay; everything must still log in and read the same.
+  keys() { kubectl -n $ns get secrets -l app.kubernetes.io/component=credentials -o json \
+    | jq -r '.items[] | .metadata.name as $s | .data | to_entries[] | "\($s)/\(.key) \(.value)"' | sort; } # values never printed
+  keys_before="$(keys)"
+  "${PULUMI[@]}" config set protectData false --stack "$STACK"
+  "${PULUMI[@]}" config set credentialsEpoch "rotated-by-test" --stack "$STACK"
+  rotate_t0=$SECONDS
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-rotate.log" 2>&1 \
+     && kubectl -n $ns rollout status deploy/model-api --timeout=300s >/dev/null; then
+    ok "pulumi up with a new credentials epoch (and protectData off): done in $((SECONDS - rotate_t0))s"
+  else
+    fail "pulumi up with a new credentials epoch"; tail -40 "$WORK/up-rotate.log"
+  fi
+  keys_after="$(keys)"
+  same="$(comm -12 <(echo "$keys_before") <(echo "$keys_after") | cut -d' ' -f1 | xargs)"
+  [ "$same" = "airflow-credentials/fernet-key postgres-superuser/password" ] \
+    && ok "every credential rotated but the two the data is bound to ($(wc -l <<<"$keys_after") keys; kept: $same)" \
+    || fail "rotation kept other values than the superuser password and the Fernet key: $same"
+  stop_forwards
+  airflow_login
+  rotated_snapshot="$(snapshot 2>&1)"
+  if [ -n "$token" ] && [ "$rotated_snapshot" = "$before_snapshot" ]; then
+    ok "after the rotation everything logs in with the new credentials and reads the same (the Variable still decrypts)"
+  else
+    fail "after the rotation not everything logs in or reads the same:"
+    diff <(echo "$before_snapshot") <(echo "$rotated_snapshot") | sed 's/^/  /'
+  fi
+  r="$(restarted)"
+  [ -z "$r" ] && ok "no container restarted through the rotation" || fail "containers restarted through the rotation: $(echo "$r" | xargs)"
 else
   fail "no served model to protect (the loop above failed)"
 fi
 phase_end
 
 phase "platform: pulumi destroy"
-if "${PULUMI[@]}" destroy --stack local --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
+if "${PULUMI[@]}" destroy --stack "$STACK" --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
   ok "pulumi destroy: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"
 else
   fail "pulumi destroy"; tail -40 "$WORK/destroy.log"
@@ -411,6 +511,9 @@ fi
 rm -rf "$WORK"
 phase_end
 
+if $CURRENT_CONTEXT; then
+  stop_forwards
+else
 phase "cluster down"
 kubectl delete namespace smoke --wait=true --timeout=120s >/dev/null && ok "namespace smoke deleted (its volume released)" || fail "namespace smoke not deleted"
 trap - EXIT
@@ -424,6 +527,7 @@ grep -q "$MLOPS_CLUSTER_DIR" /proc/mounts && left+=" mounts"
 iptables -t nat -S 2>/dev/null | grep -qE 'KUBE-|CNI-' && left+=" iptables-rules"
 [ -z "$left" ] && ok "nothing left: no processes, mounts, bridge or iptables rules of the cluster" || fail "left behind:$left"
 phase_end
+fi
 
 echo
 echo "not run on this tier (config/image-contracts.ts says why):"

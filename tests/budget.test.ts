@@ -9,17 +9,24 @@ beforeAll(async () => {
     program = await runProgram("dev");
 });
 
-/** Requests per app (app.kubernetes.io/name), counting every replica and every Job pod as running at once. */
+/**
+ * Requests per app (app.kubernetes.io/name), counting every replica and every Job and CronJob
+ * pod as running at once. A pod's request is what the scheduler reserves: the larger of the
+ * sum over its containers and the largest init container (init containers run one at a time).
+ */
 function requestsByApp(objects: K8sObject[]): Map<string, { cpu: number; memory: number }> {
     const out = new Map<string, { cpu: number; memory: number }>();
     for (const t of podTemplates(objects)) {
         const app = t.labels["app.kubernetes.io/name"] ?? "<unlabelled>";
         const replicas = t.owner.spec?.replicas ?? 1;
         const sum = out.get(app) ?? { cpu: 0, memory: 0 };
-        for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
-            sum.cpu += replicas * parseCpu(c.resources.requests.cpu);
-            sum.memory += replicas * parseMemory(c.resources.requests.memory);
-        }
+        const request = (cs: any[], of: (c: any) => number, combine: (a: number, b: number) => number) => cs.map(of).reduce(combine, 0);
+        const cpu = (c: any) => parseCpu(c.resources.requests.cpu);
+        const memory = (c: any) => parseMemory(c.resources.requests.memory);
+        const main: any[] = t.spec.containers ?? [];
+        const init: any[] = t.spec.initContainers ?? [];
+        sum.cpu += replicas * Math.max(request(main, cpu, (a, b) => a + b), request(init, cpu, (a, b) => Math.max(a, b)));
+        sum.memory += replicas * Math.max(request(main, memory, (a, b) => a + b), request(init, memory, (a, b) => Math.max(a, b)));
         out.set(app, sum);
     }
     return out;
@@ -53,7 +60,7 @@ describe("the README's memory advice", () => {
         const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
         let limits = 0;
         for (const t of podTemplates(objects)) {
-            if (t.owner.kind === "Job") continue; // Jobs finish before the load the advice is about
+            if (t.owner.kind === "Job" || t.owner.kind === "CronJob") continue; // Jobs finish before the load the advice is about
             const replicas = t.owner.spec?.replicas ?? 1;
             for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
                 limits += replicas * parseMemory(c.resources.limits.memory);

@@ -356,6 +356,9 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
         });
         expect(runs.sort()).toEqual(
             [
+                "CronJob/airflow-db-clean/db-clean: bash",
+                "CronJob/mlflow-gc/gc: mlflow gc",
+                "CronJob/model-api-prune/prune: node services/model-api/dist/src/prune.js",
                 "Deployment/airflow-api-server/api-server: airflow",
                 "Deployment/airflow-api-server/auth-file: cp",
                 "Deployment/airflow-dag-processor/dag-processor: airflow",
@@ -368,6 +371,9 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
                 "Deployment/model-api/model-api: node",
                 "Deployment/statsd-exporter/statsd-exporter: statsd_exporter",
                 "Deployment/ui/ui: node",
+                "Job/buckets/expire-airflow-logs-1: mc",
+                "Job/buckets/expire-airflow-logs-2: mc",
+                "Job/buckets/expire-airflow-logs-3: mc",
                 "Job/buckets/mc: mc",
                 "Job/db-upgrade/db-upgrade: *",
                 "Job/migrate/migrate: airflow",
@@ -471,7 +477,8 @@ describe("the contract check catches", () => {
             c.volumeMounts = [];
         },
             expect.stringMatching(/^Deployment mlops\/data-api container 'data-api': writes \/var\/lib\/data-api \(the batch counters.*\), which no writable volume covers, and its root filesystem is read-only$/)],
-        ["a config directory of a Job that lost its volume", job("buckets"), (pod: any) => (pod.containers[0].volumeMounts = []),
+        // The bucket Job's first step (an init container: the steps run in order).
+        ["a config directory of a Job that lost its volume", job("buckets"), (pod: any) => (pod.initContainers[0].volumeMounts = []),
             expect.stringMatching(/^Job mlops\/<auto-named> container 'mc': writes \/tmp\/\.mc \(config.json.*\), which no writable volume covers, and the contract of quay.io\/minio\/mc does not record/)],
         ["a written path taken from a Secret, which cannot be resolved", named("Deployment", "grafana"), (pod: any) => {
             const c = pod.containers[0];

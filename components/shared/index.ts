@@ -5,3 +5,4 @@ export * from "./resources";
 export * from "./security";
 export * from "./http-service";
 export * from "./data-store";
+export * from "./cron-job";

@@ -38,19 +38,34 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
         expect(pod.containers[0].securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
     });
 
-    it("creates buckets mlflow and airflow-logs idempotently in a Job whose alias URL holds only $(VAR) references", () => {
+    it("creates buckets mlflow and airflow-logs idempotently, then sets the logs' expiry, in a Job whose alias URL holds only $(VAR) references", () => {
         const job = k8sObject(program.recorder, "Job", "minio-buckets");
         const pod = job.spec.template.spec;
-        const c = pod.containers[0];
-        expect(c.image).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
-        expect(c.command).toEqual(["mc", "mb", "--ignore-existing", "platform/mlflow", "platform/airflow-logs"]);
-        expect(c.env).toEqual([
-            ...CREDENTIALS,
-            { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000" },
-            { name: "MC_CONFIG_DIR", value: "/tmp/.mc" },
+        // One mc command per container, in order: init containers first, the Job's container last.
+        const steps = [...pod.initContainers, ...pod.containers];
+        expect(steps.map((c: any) => [c.name, c.command])).toEqual([
+            ["mc", ["mc", "mb", "--ignore-existing", "platform/mlflow", "platform/airflow-logs"]],
+            ["expire-airflow-logs-1", ["mc", "ilm", "rule", "add", "--expire-days", "30", "platform/airflow-logs"]],
+            ["expire-airflow-logs-2", ["mc", "ilm", "rule", "rm", "--all", "--force", "platform/airflow-logs"]],
+            ["expire-airflow-logs-3", ["mc", "ilm", "rule", "add", "--expire-days", "30", "platform/airflow-logs"]],
         ]);
+        for (const c of steps) {
+            expect(c.image).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
+            expect(c.env).toEqual([
+                ...CREDENTIALS,
+                { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000" },
+                { name: "MC_CONFIG_DIR", value: "/tmp/.mc" },
+            ]);
+            expect(c.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
+        }
         expect(pod.securityContext).toEqual(podSecurity(1000, 1000));
-        expect(c.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
+    });
+
+    it("refuses an expiry for a bucket it does not create, or of no whole days", async () => {
+        const { Minio } = await import("../../components/minio");
+        const base = { namespace: "mlops", config: {} as any, storageClass: "standard", rootUser: { name: "s", key: "u" }, rootPassword: { name: "s", key: "p" }, credentialsChecksum: "c" };
+        expect(() => new Minio("bad-expiry", { ...base, buckets: ["mlflow"], expiryDays: { logs: 30 } })).toThrow("'expiryDays' names bucket 'logs', which is not in 'buckets'");
+        expect(() => new Minio("bad-days", { ...base, buckets: ["mlflow"], expiryDays: { mlflow: 0.5 } })).toThrow("'expiryDays.mlflow' must be a whole number of days >= 1 (got 0.5)");
     });
 
     it("rejects bucket names S3 would refuse", async () => {
