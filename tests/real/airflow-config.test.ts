@@ -52,16 +52,21 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(home, "auth"));
     fs.writeFileSync(path.join(home, "auth/passwords.json"), passwords);
     fs.mkdirSync(path.join(home, "dags"));
-    env = resolveEnv(container("airflow-api-server").env, secrets, (v) =>
+    env = resolveEnv(container("airflow-api-server").env, secrets, localize);
+}, 900_000);
+
+/** In-cluster names and paths of the rendered env, as they are on this machine. */
+function localize(v: string): string {
+    return (
         v
             .replace("postgres.mlops.svc.cluster.local:5432", `127.0.0.1:${pg.port}`)
             .replace("/opt/airflow/auth/", `${home}/auth/`)
             .replace(/^\/opt\/airflow\/dags$/, `${home}/dags`)
             // The exporter's Service name resolves only in the cluster; unresolvable, Airflow logs
             // an error to stdout and falls back to no metrics. Nothing listens here: UDP is fire-and-forget.
-            .replace(/^statsd-exporter\.mlops\.svc\.cluster\.local$/, "127.0.0.1"),
+            .replace(/^statsd-exporter\.mlops\.svc\.cluster\.local$/, "127.0.0.1")
     );
-}, 900_000);
+}
 
 afterAll(async () => {
     await api?.stop();
@@ -138,6 +143,31 @@ describe("Airflow as rendered, against the pinned Airflow", () => {
         const check = airflow(["db", "check-migrations", "--migration-wait-timeout", "5"]);
         expect(check.status, check.stderr.slice(-2000)).toBe(0);
     }, 600_000);
+
+    it("prunes metadata older than the retention with the rendered db-clean CronJob (bash, GNU date, airflow db clean) and keeps the rest", () => {
+        const cronJob = k8sObject(program.recorder, "CronJob", "airflow-db-clean");
+        expect(cronJob.spec.schedule).toBe("30 3 * * *");
+        const c = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+        const jobEnv = resolveEnv(c.env, secrets, localize);
+        expect(jobEnv.AIRFLOW_RETENTION_DAYS).toBe("90");
+        const psql = (sql: string) => {
+            const r = spawnSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-d", "airflow", "-tAc", sql], { encoding: "utf8", env: pg.env() });
+            expect(r.status, r.stderr).toBe(0);
+            return r.stdout.trim();
+        };
+        // Airflow's own audit log table, one of those `db clean` prunes: a row on each side of 90 days.
+        psql("INSERT INTO log (dttm, event) VALUES (now() - interval '200 days', 'retention-old'), (now() - interval '91 days', 'retention-just-old'), (now() - interval '89 days', 'retention-recent')");
+        const r = spawnSync(c.command[0], c.command.slice(1), {
+            encoding: "utf8",
+            env: { PATH: `${path.join(airflowVenv, "bin")}:${process.env.PATH}`, HOME: home, AIRFLOW_HOME: home, ...jobEnv },
+            timeout: 300_000,
+        });
+        expect(r.status, r.stderr.slice(-3000)).toBe(0);
+        expect(r.stdout).toMatch(/airflow db clean: deleting metadata older than \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 \(90 days\)/);
+        expect(psql("SELECT string_agg(event, ',' ORDER BY event) FROM log WHERE event LIKE 'retention-%'")).toBe("retention-recent");
+        // --skip-archive: no _airflow_deleted__* copies left to fill the volume.
+        expect(psql("SELECT count(*) FROM pg_tables WHERE tablename LIKE '_airflow_deleted__%'")).toBe("0");
+    }, 300_000);
 
     it("runs the dag-processor and triggerer probes as rendered: they parse and report that no such job is alive yet", () => {
         for (const p of ["dag-processor", "triggerer"]) {

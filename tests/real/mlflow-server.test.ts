@@ -154,4 +154,47 @@ describe("MLflow as rendered, against the pinned MLflow", () => {
         expect(ls.status, ls.stderr).toBe(0);
         expect(ls.stdout).toContain("hello.txt");
     }, 120_000);
+
+    it("removes runs deleted longer ago than the retention, with their artifacts, with the rendered gc CronJob; keeps a recent deletion", () => {
+        const cronJob = k8sObject(program.recorder, "CronJob", "mlflow-gc");
+        const c = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+        expect(c.command).toEqual(["mlflow", "gc", "--backend-store-uri", "postgresql://mlflow@postgres.mlops.svc.cluster.local:5432/mlflow", "--older-than", "30d"]);
+        const local = (v: string) => toLocal(v).replace("http://mlflow.mlops.svc.cluster.local:5000", `http://127.0.0.1:${mlflowPort}`);
+        // Two runs with an artifact each, both deleted; one of them 40 days ago.
+        const script = [
+            "import mlflow, os, tempfile",
+            "mlflow.set_tracking_uri(os.environ['URI'])",
+            "mlflow.set_experiment('gc-check')",
+            "ids = []",
+            "for name in ('old', 'recent'):",
+            "    d = tempfile.mkdtemp(); p = os.path.join(d, f'gc-{name}.txt'); open(p, 'w').write(name)",
+            "    with mlflow.start_run() as run: mlflow.log_artifact(p)",
+            "    mlflow.delete_run(run.info.run_id); ids.append(run.info.run_id)",
+            "print(' '.join(ids))",
+        ].join("\n");
+        const made = spawnSync(path.join(mlflowVenv, "bin/python"), ["-c", script], { encoding: "utf8", env: { ...process.env, URI: `http://127.0.0.1:${mlflowPort}`, HOME: tmp } });
+        expect(made.status, made.stderr).toBe(0);
+        const [oldRun, recentRun] = made.stdout.trim().split("\n").pop()!.split(" ");
+        const psql = (sql: string) => {
+            const r = spawnSync(path.join(pg.binDir, "psql"), ["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8", env: pg.env({ PGDATABASE: "mlflow" }) });
+            expect(r.status, r.stderr).toBe(0);
+            return r.stdout.trim();
+        };
+        psql(`UPDATE runs SET deleted_time = (extract(epoch FROM now() - interval '40 days') * 1000)::bigint WHERE run_uuid = '${oldRun}'`);
+        const mc = () =>
+            spawnSync(path.join(minioBinDir(), "mc"), ["ls", "--recursive", "local/mlflow"], {
+                encoding: "utf8",
+                env: { ...process.env, MC_CONFIG_DIR: path.join(tmp, ".mc"), MC_HOST_local: `http://${secrets["minio-credentials/root-user"]}:${secrets["minio-credentials/root-password"]}@127.0.0.1:${minioPort}` },
+            }).stdout;
+        expect(mc()).toContain("gc-old.txt");
+
+        const env = { ...process.env, ...resolveEnv(c.env, secrets, local), HOME: tmp, PATH: `${path.join(mlflowVenv, "bin")}:${process.env.PATH}` };
+        const gc = spawnSync(c.command[0], c.command.slice(1).map(local), { encoding: "utf8", env, cwd: tmp, timeout: 120_000 });
+        expect(gc.status, gc.stderr.slice(-3000)).toBe(0);
+        expect(gc.stdout).toContain(`Run with ID ${oldRun} has been permanently deleted.`);
+        expect(psql(`SELECT string_agg(run_uuid, ',') FROM runs WHERE run_uuid IN ('${oldRun}', '${recentRun}')`)).toBe(recentRun);
+        const objects = mc();
+        expect(objects).not.toContain("gc-old.txt");
+        expect(objects).toContain("gc-recent.txt");
+    }, 180_000);
 });
