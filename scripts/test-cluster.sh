@@ -435,6 +435,22 @@ snapshot() {
     "$MC" find m/airflow-logs --path "*dag_id=ingest/run_id=${run:-none}/*" 2>/dev/null | wc -l)"
   echo "predictions: $(predict_answers | tr "\n" " ")"
 }
+# WHEN ("after ..."): log in again (pods were replaced), take the snapshot, compare it with the
+# one taken before, and check that no container restarted.
+same_as_before() {
+  local when="$1" what="$2" now r
+  stop_forwards # their pods were replaced
+  airflow_login
+  now="$(snapshot 2>&1)"
+  if [ -n "$token" ] && [ "$now" = "$before_snapshot" ]; then
+    ok "$when: $what"
+  else
+    fail "$when, not everything logs in or reads the same:"
+    diff <(echo "$before_snapshot") <(echo "$now") | sed 's/^/  /'
+  fi
+  r="$(restarted)"
+  [ -z "$r" ] && ok "$when: no container restarted" || fail "$when: containers restarted: $(echo "$r" | xargs)"
+}
 if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   airflow_login
   # Nothing new may run while the snapshots are taken: pausing is itself stored in Airflow's database.
@@ -470,17 +486,8 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     kubectl -n $ns logs job/postgres-setup --tail=20 2>&1 | sed 's/^/  postgres-setup: /'
   fi
   [ "$(pvcs)" = "$pvcs_before" ] && ok "the same claims (UIDs unchanged)" || fail "claims changed: $(pvcs | xargs)"
-  stop_forwards # pods replaced while the workloads came back
-  airflow_login
-  after_snapshot="$(snapshot 2>&1)"
-  if [ "$after_snapshot" = "$before_snapshot" ]; then
-    ok "everything is back: the alias, every model version, every DAG run, the decrypted Variable, the pipeline rows, the task logs, the same version serving the same prices"
-  else
-    fail "not everything came back after the protected destroy:"
-    diff <(echo "$before_snapshot") <(echo "$after_snapshot") | sed 's/^/  /'
-  fi
-  r="$(restarted)"
-  [ -z "$r" ] && ok "no container restarted after the protected destroy" || fail "containers restarted after the protected destroy: $(echo "$r" | xargs)"
+  same_as_before "after the protected destroy" \
+    "everything is back: the alias, every model version, every DAG run, the decrypted Variable, the pipeline rows, the task logs, the same version serving the same prices"
   # Rotation in the same `up` that takes protectData back off (so the destroy below removes
   # everything): a credentials epoch bump regenerates every rotatable credential; the Postgres
   # superuser password and the Fernet key stay; everything must still log in and read the same.
@@ -501,17 +508,8 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   [ "$same" = "airflow-credentials/fernet-key postgres-superuser/password" ] \
     && ok "every credential rotated but the two the data is bound to ($(wc -l <<<"$keys_after") keys; kept: $same)" \
     || fail "rotation kept other values than the superuser password and the Fernet key: $same"
-  stop_forwards
-  airflow_login
-  rotated_snapshot="$(snapshot 2>&1)"
-  if [ -n "$token" ] && [ "$rotated_snapshot" = "$before_snapshot" ]; then
-    ok "after the rotation everything logs in with the new credentials and reads the same (the Variable still decrypts)"
-  else
-    fail "after the rotation not everything logs in or reads the same:"
-    diff <(echo "$before_snapshot") <(echo "$rotated_snapshot") | sed 's/^/  /'
-  fi
-  r="$(restarted)"
-  [ -z "$r" ] && ok "no container restarted through the rotation" || fail "containers restarted through the rotation: $(echo "$r" | xargs)"
+  same_as_before "after the rotation" \
+    "everything logs in with the new credentials and reads the same (the Variable still decrypts)"
 else
   fail "no served model to protect (the loop above failed)"
 fi
