@@ -46,10 +46,10 @@ phase_end() { TIMINGS+=("$PHASE: $((SECONDS - PHASE_T0))s"); echo "--- $PHASE to
 $CURRENT_CONTEXT || [ "$(id -u)" = 0 ] || { echo "test-cluster: run as root (a real node needs it), or pass --current-context" >&2; exit 2; }
 
 # Port-forwards started for --current-context.
-stop_forwards() { for f in "$PF_DIR"/*.fwd; do [ -f "$f" ] && kill "$(cut -d' ' -f1 "$f")" 2>/dev/null; rm -f "$f"; done; return 0; }
+stop_forwards() { local f; for f in "$PF_DIR"/*.fwd; do [ -f "$f" ] || continue; kill "$(cut -d" " -f1 "$f")" 2>/dev/null || true; rm -f "$f"; done; return 0; }
 cleanup() {
   local rc=$?
-  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null
+  [ -n "${SAMPLER:-}" ] && { kill "$SAMPLER" 2>/dev/null || true; }
   stop_forwards; rm -rf "$PF_DIR"
   if $CURRENT_CONTEXT; then
     # Not our cluster: never leave a half-deployed platform on it.
