@@ -30,6 +30,8 @@ export interface ModelApiArgs {
 }
 
 export const MODEL_API_PORT = 8989;
+/** Where the model API keeps the last good model (an emptyDir: it outlives container restarts). */
+export const MODEL_CACHE_DIR = "/var/cache/model-api";
 
 /** The model API: serves the `production` alias of the registered model as ONNX, hot-swapping new versions. */
 export class ModelApi extends HttpServiceComponent {
@@ -65,7 +67,11 @@ export class ModelApi extends HttpServiceComponent {
                     secretEnv("MLOPS_DB_PASSWORD", database.password),
                     plainEnv("DATABASE_URL", dsn),
                     secretEnv("HOOK_TOKEN", args.hookToken),
+                    plainEnv("MODEL_CACHE_DIR", MODEL_CACHE_DIR),
                 ],
+                // The last good model: a restarted container serves it while MLflow is down.
+                volumes: [{ name: "model-cache", emptyDir: { sizeLimit: config.modelCacheSize } }],
+                volumeMounts: [{ name: "model-cache", mountPath: MODEL_CACHE_DIR }],
             },
             opts,
         );

@@ -1091,7 +1091,13 @@ const CONTRACTS: readonly ImageContract[] = [
             {
                 program: "node",
                 what: "the model API server",
-                writes: [],
+                writes: [
+                    {
+                        env: "MODEL_CACHE_DIR",
+                        what: "the last good model (model.onnx, feature_spec.json, meta.json), written after each load from MLflow; nothing without the variable",
+                        source: "services/model-api/src/model-cache.ts (writeModelCache) and src/config.ts (MODEL_CACHE_DIR)",
+                    },
+                ],
                 env: [
                     {
                         name: "MLFLOW_TRACKING_URI",
@@ -1103,7 +1109,12 @@ const CONTRACTS: readonly ImageContract[] = [
                     { name: "DATABASE_URL", use: "read", note: "the inference log is off without it", source: "services/model-api/src/config.ts" },
                 ],
                 ports: [{ port: 8989, protocol: "TCP", what: "HTTP (PORT)", source: "services/model-api/Dockerfile (EXPOSE 8989)" }],
-                behaviour: [{ fact: "loads the model into memory through MLflow's artifact proxy and writes no files", source: "services/model-api/src/model.ts" }],
+                behaviour: [
+                    {
+                        fact: "loads the model into memory through MLflow's artifact proxy; writes files only to MODEL_CACHE_DIR, and serves the model kept there when MLflow cannot be reached at start",
+                        source: "services/model-api/src/model.ts",
+                    },
+                ],
             },
         ],
         build: nodeServiceBuild("model-api"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { image, res, resources } from "./shared";
+import { image, memoryQuantity, res, resources } from "./shared";
 
 const replicas = z.number().int().min(1, "must be >= 1").default(1);
 
@@ -13,6 +13,8 @@ export const modelApiSchema = z
         modelAlias: z.string().min(1, "must not be empty").default("production"),
         /** How often the alias is re-resolved (the training DAG also calls the hook). */
         pollIntervalSeconds: z.number().min(0, "must be >= 0").default(30),
+        /** Size of the volume keeping the last good model (two copies of a model while one is written). */
+        modelCacheSize: memoryQuantity.default("160Mi"),
         resources: resources.default(res("100m", "192Mi", "512Mi")),
     })
     .prefault({});

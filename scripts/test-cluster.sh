@@ -515,6 +515,33 @@ else
 fi
 phase_end
 
+phase "platform: an MLflow outage, and the model API restarted during it"
+# The model API keeps its last good model on a volume that outlives its container: with MLflow
+# gone, a restarted container serves that model at once.
+if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
+  served_before="$(predict_answers | tr '\n' ' ')"
+  kubectl -n $ns scale deploy/mlflow --replicas=0 >/dev/null
+  kubectl -n $ns wait pod -l app.kubernetes.io/name=mlflow,app.kubernetes.io/component=server --for=delete --timeout=120s >/dev/null || true
+  pod="$(kubectl -n $ns get pods -l app.kubernetes.io/name=model-api,app.kubernetes.io/component=server -o jsonpath='{.items[0].metadata.name}')"
+  # SIGTERM to the server (PID 1): a clean exit, and the kubelet starts the container again.
+  kubectl -n $ns exec "$pod" -- node -e 'process.kill(1, "SIGTERM")' >/dev/null 2>&1 || true
+  t0=$SECONDS
+  until [ "$(kubectl -n $ns get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null \
+        && [ "$(kubectl -n $ns get pod "$pod" -o jsonpath='{.status.containerStatuses[0].ready}')" = true ] || [ $((SECONDS - t0)) -ge 120 ]; do sleep 2; done
+  served_after="$(predict_answers | tr '\n' ' ')"
+  if [ -n "$served_after" ] && [ "$served_after" = "$served_before" ] \
+     && kubectl -n $ns logs "$pod" | grep -q '"event":"model_served_from_cache"'; then
+    ok "with MLflow down, the restarted model API served its last good model from its volume within $((SECONDS - t0))s: the same version and prices"
+  else
+    fail "the restarted model API did not serve its last good model (before: $served_before; after: ${served_after:-nothing})"
+    kubectl -n $ns logs "$pod" --tail=15 2>&1 | sed 's/^/  /'
+  fi
+  kubectl -n $ns scale deploy/mlflow --replicas=1 >/dev/null
+else
+  fail "no served model to keep (the loop above failed)"
+fi
+phase_end
+
 phase "platform: pulumi destroy"
 if "${PULUMI[@]}" destroy --stack "$STACK" --yes --skip-preview >"$WORK/destroy.log" 2>&1; then
   ok "pulumi destroy: $(grep -E '^ *- *[0-9]+ deleted$' "$WORK/destroy.log" | xargs)"

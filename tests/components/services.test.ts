@@ -23,7 +23,11 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the model API", () =>
             { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
             { name: "DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
             { name: "HOOK_TOKEN", valueFrom: secretRef("model-api-hook", "token") },
+            { name: "MODEL_CACHE_DIR", value: "/var/cache/model-api" },
         ]);
+        // The last good model on a volume that outlives a container restart.
+        expect(c.volumeMounts).toEqual([{ name: "model-cache", mountPath: "/var/cache/model-api" }]);
+        expect(dep.spec.template.spec.volumes).toEqual([{ name: "model-cache", emptyDir: { sizeLimit: "160Mi" } }]);
         expect(c.ports).toEqual([{ name: "http", containerPort: 8989 }]);
         expect(c.readinessProbe.httpGet).toEqual({ path: "/ready", port: "http" });
         expect(c.livenessProbe.httpGet).toEqual({ path: "/health", port: "http" });

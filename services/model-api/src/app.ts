@@ -105,6 +105,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
         alias: config.modelAlias,
         localPath: config.modelPath,
         mlflow,
+        cacheDir: config.cacheDir,
         pollIntervalMs: config.pollIntervalMs,
         retryInitialMs: config.retryInitialMs,
         retryMaxMs: config.retryMaxMs,

@@ -19,6 +19,8 @@ export interface ModelApiConfig {
     readonly maxModelBytes: number;
     /** MODEL_PATH: a directory holding model.onnx + feature_spec.json (or the model.onnx path). */
     readonly modelPath?: string;
+    /** MODEL_CACHE_DIR: where the last good model is kept, to serve it at start while MLflow is unreachable. */
+    readonly cacheDir?: string;
     readonly pollIntervalMs: number;
     readonly retryInitialMs: number;
     readonly retryMaxMs: number;
@@ -88,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         mlflowPassword: str("MLFLOW_TRACKING_PASSWORD"),
         mlflowToken: str("MLFLOW_TRACKING_TOKEN"),
         modelPath,
+        cacheDir: str("MODEL_CACHE_DIR"),
         maxModelBytes: num("MODEL_MAX_BYTES", { min: 1024 }),
         pollIntervalMs: Math.round(num("MODEL_POLL_INTERVAL_SECONDS", { min: 0, integer: false }) * 1000),
         retryInitialMs: num("MODEL_RETRY_INITIAL_MS", { min: 1 }),

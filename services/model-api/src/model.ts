@@ -6,6 +6,7 @@ import { buildFeeds, parseFeatureSpec, readPrices, type FeatureSpec } from "./fe
 import type { NormalisedListing } from "./listing";
 import type { Metrics } from "./metrics";
 import { MlflowClient } from "./mlflow";
+import { readModelCache, writeModelCache } from "./model-cache";
 import { assertSelfContained } from "./onnx-guard";
 
 /** A loaded model: one ONNX session, its spec, and a count of runs still using it. */
@@ -26,6 +27,11 @@ export interface ModelManagerOptions {
     /** Directory with model.onnx + feature_spec.json, or a model.onnx path: serve it, no MLflow. */
     localPath?: string;
     mlflow?: MlflowClient;
+    /**
+     * The last good model's directory (MODEL_CACHE_DIR): written after each load from MLflow,
+     * served at start while MLflow cannot be reached.
+     */
+    cacheDir?: string;
     pollIntervalMs: number;
     /** Largest model.onnx accepted from a local path (MLflow downloads are capped by the client). */
     maxModelBytes: number;
@@ -76,9 +82,16 @@ export class ModelManager {
 
     private async initialLoop(): Promise<void> {
         let delay = this.opts.retryInitialMs;
+        let triedCache = false;
         while (!this.closed && !this.current) {
             const r = await this.update(true);
             if (this.current || this.closed) break;
+            // MLflow unreachable (or its version unloadable): serve the last good model meanwhile;
+            // polling swaps to the alias's version once MLflow answers.
+            if (this.opts.cacheDir && !triedCache) {
+                triedCache = true;
+                if ((await this.loadCache(this.opts.cacheDir)).status === "loaded") break;
+            }
             this.opts.log.warn({ event: "model_initial_load_retry", retryInMs: delay, error: r.status === "failed" ? r.error : undefined }, "no model yet; retrying");
             await this.sleep(delay);
             delay = Math.min(delay * 2, this.opts.retryMaxMs);
@@ -100,6 +113,22 @@ export class ModelManager {
             this.timer = setTimeout(resolve, ms);
             this.timer.unref();
         });
+    }
+
+    /** The last good model from the cache directory, if there is a usable one. */
+    private async loadCache(dir: string): Promise<UpdateResult> {
+        const cached = readModelCache(dir, this.opts.modelName, this.opts.maxModelBytes);
+        if ("unusable" in cached) {
+            this.opts.log.warn({ event: "model_cache_unusable", reason: cached.unusable }, "no last good model to serve");
+            return { status: "failed", error: cached.unusable };
+        }
+        try {
+            const r = await this.swapIn(cached.onnx, parseFeatureSpec(cached.specText), cached.version, `cache:${dir}`, "cache");
+            this.opts.log.warn({ event: "model_served_from_cache", version: cached.version }, "MLflow unreachable: serving the last good model until it answers");
+            return r;
+        } catch (err) {
+            return this.failed("cache", err, cached.version);
+        }
     }
 
     async loadLocal(p: string): Promise<UpdateResult> {
@@ -150,10 +179,21 @@ export class ModelManager {
             const uri = await client.downloadUri(this.opts.modelName, version);
             const [onnx, specText] = await Promise.all([client.downloadArtifact(uri, "model.onnx"), client.downloadArtifact(uri, "feature_spec.json")]);
             const spec = parseFeatureSpec(specText.toString("utf8"));
-            return await this.swapIn(onnx, spec, version, uri, "mlflow");
+            const r = await this.swapIn(onnx, spec, version, uri, "mlflow");
+            if (this.opts.cacheDir) this.saveCache(this.opts.cacheDir, onnx, specText.toString("utf8"), version);
+            return r;
         } catch (err) {
             if (version) this.failedVersion = version;
             return this.failed("mlflow", err, version);
+        }
+    }
+
+    /** Keeps the model just loaded as the last good one; a failure costs only the cache. */
+    private saveCache(dir: string, onnx: Buffer, specText: string, version: string): void {
+        try {
+            writeModelCache(dir, { name: this.opts.modelName, version, onnx, specText });
+        } catch (err) {
+            this.opts.log.warn({ event: "model_cache_write_failed", dir, error: (err as Error).message }, "could not keep the last good model");
         }
     }
 

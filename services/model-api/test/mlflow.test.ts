@@ -23,10 +23,12 @@ describe.sequential("model-api with a real MLflow registry", () => {
     let app: FastifyInstance;
     let url: string;
     let brokenDir: string;
+    let cacheDir: string;
 
     beforeAll(async () => {
         mlflow = new MlflowServer(venvs.mlflow, await freePort());
         brokenDir = fs.mkdtempSync(path.join(os.tmpdir(), "mapi-broken-"));
+        cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "mapi-cache-"));
         fs.writeFileSync(path.join(brokenDir, "model.onnx"), "this is not an ONNX model");
         fs.copyFileSync(path.join(fixtures.v1, "feature_spec.json"), path.join(brokenDir, "feature_spec.json"));
         ({ app, url } = await startApp({
@@ -35,12 +37,14 @@ describe.sequential("model-api with a real MLflow registry", () => {
             MODEL_RETRY_INITIAL_MS: "200",
             MODEL_RETRY_MAX_MS: "1000",
             MLFLOW_TIMEOUT_MS: "3000",
+            MODEL_CACHE_DIR: cacheDir,
         }, "mlflow"));
     });
     afterAll(async () => {
         await app?.close();
         await mlflow?.cleanup();
         fs.rmSync(brokenDir, { recursive: true, force: true });
+        fs.rmSync(cacheDir, { recursive: true, force: true });
     });
 
     it("with MLflow unreachable at start: /health 200, /ready 503, retries counted as load failures", async () => {
@@ -204,5 +208,44 @@ describe.sequential("model-api with a real MLflow registry", () => {
         const hook = await fetch(`${url}/hooks/model_update`, { method: "POST" });
         expect(hook.status).toBe(502);
         expect((await json(hook)).serving).toBe("2");
+    });
+
+    it("kept the last good model (v2) in MODEL_CACHE_DIR; a restarted API serves it while MLflow is still down", async () => {
+        expect(JSON.parse(fs.readFileSync(path.join(cacheDir, "meta.json"), "utf8"))).toMatchObject({ name: "realtor-price", version: "2" });
+        const restarted = await startApp({ MLFLOW_TRACKING_URI: mlflow.url, MODEL_CACHE_DIR: cacheDir, MODEL_RETRY_INITIAL_MS: "200", MLFLOW_TIMEOUT_MS: "1000" }, "mlflow-restarted");
+        try {
+            const ready = await waitFor("ready from the cache", async () => {
+                const r = await fetch(`${restarted.url}/ready`);
+                return r.status === 200 ? json(r) : undefined;
+            }, 20_000);
+            expect(ready.model).toEqual({ name: "realtor-price", version: "2" });
+            expect((await json(await fetch(`${restarted.url}/model`))).source).toBe(`cache:${cacheDir}`);
+            const r = await post(`${restarted.url}/predict`, { instances: parityV2.rows });
+            expect(r.status).toBe(200);
+            r.body.prices.forEach((p: number, i: number) => expect(Math.abs(p - parityV2.prices[i]!) / parityV2.prices[i]!).toBeLessThan(1e-4));
+            expect(await metricValue(restarted.url, "model_api_model_loads_total", { source: "cache" })).toBe(1);
+        } finally {
+            await restarted.app.close();
+        }
+    });
+
+    it("does not serve a cached model whose bytes no longer match their recorded sha256", async () => {
+        const tampered = fs.mkdtempSync(path.join(os.tmpdir(), "mapi-cache-tampered-"));
+        try {
+            for (const f of ["model.onnx", "feature_spec.json", "meta.json"]) fs.copyFileSync(path.join(cacheDir, f), path.join(tampered, f));
+            const onnx = fs.readFileSync(path.join(tampered, "model.onnx"));
+            onnx.writeUInt8(onnx.readUInt8(onnx.length - 1) ^ 0xff, onnx.length - 1);
+            fs.writeFileSync(path.join(tampered, "model.onnx"), onnx);
+            const other = await startApp({ MLFLOW_TRACKING_URI: mlflow.url, MODEL_CACHE_DIR: tampered, MODEL_RETRY_INITIAL_MS: "200", MLFLOW_TIMEOUT_MS: "1000" }, "mlflow-tampered");
+            try {
+                await waitFor("two failed attempts", async () => (await metricValue(other.url, "model_api_model_load_failures_total", { source: "mlflow" })) >= 2, 20_000);
+                expect((await fetch(`${other.url}/ready`)).status).toBe(503);
+                await expect(metricValue(other.url, "model_api_model_loads_total", { source: "cache" })).rejects.toThrow("not found");
+            } finally {
+                await other.app.close();
+            }
+        } finally {
+            fs.rmSync(tampered, { recursive: true, force: true });
+        }
     });
 });
