@@ -323,10 +323,12 @@ phase "platform: a second promotion under load"
 # flight against its Service. The swap must cost no request.
 if [ -n "$version" ] && [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   mlflow_api() { local path="$1"; shift; cluster_curl "$MLFLOW/api/2.0/mlflow/$path" -fsS -H 'content-type: application/json' "$@"; }
-  source_uri="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -r .model_version.source)"
-  run_id="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -r .model_version.run_id)"
-  new="$(jq -n --arg s "$source_uri" --arg r "$run_id" '{name: "realtor-price", source: $s, run_id: $r, description: "cluster tier: second promotion under load"}' \
+  first="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -c .model_version)"
+  # Same files, so the same checksum tag the train DAG recorded (the model API verifies it).
+  new="$(jq '{name: "realtor-price", source, run_id, tags: [.tags[]? | select(.key == "model_sha256")], description: "cluster tier: second promotion under load"}' <<<"$first" \
     | mlflow_api model-versions/create -X POST --data-binary @- | jq -r .model_version.version)"
+  [ "$(jq -r '[.tags[]? | select(.key == "model_sha256")] | length' <<<"$first")" = 1 ] \
+    && ok "version $version carries the sha256 of its model.onnx, recorded at registration by the train DAG" || fail "version $version has no model_sha256 tag: $first"
   kubectl -n $ns delete job load-check --ignore-not-found >/dev/null
   sed -e "s|@MODEL_API_IMAGE@|$MODEL_API_IMAGE|" -e "s|@MODEL_API_URL@|$(endpoint modelApi)|" -e "s|@TARGET_VERSION@|$new|" tests/cluster/load.yaml | kubectl apply -f - >/dev/null
   kubectl -n $ns wait pod -l job-name=load-check --for=condition=Ready --timeout=60s >/dev/null || true

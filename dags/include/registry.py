@@ -1,6 +1,7 @@
 """MLflow side: log a trained candidate, register it, compare it with `production`, promote."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -16,6 +17,59 @@ from .model import OnnxModel, TrainResult
 log = logging.getLogger(__name__)
 
 PRODUCTION_ALIAS = "production"
+# Model version tag: sha256 of the version's model.onnx, recorded at registration; the model API
+# and the promote step refuse bytes that do not match it.
+MODEL_SHA256_TAG = "model_sha256"
+
+
+class UntrustedModelError(RuntimeError):
+    """A registered model that must not be loaded: no checksum, a wrong one, too large, or
+    tensors stored outside the file (ONNX Runtime would read them from this machine)."""
+
+
+def model_sha256(onnx_bytes: bytes) -> str:
+    return hashlib.sha256(onnx_bytes).hexdigest()
+
+
+def external_data_references(model_proto) -> list[str]:
+    """`name -> location` of every tensor stored as external data, in the main graph and in
+    every subgraph (If/Loop/Scan bodies), initializers and attribute tensors alike."""
+    from onnx import TensorProto
+
+    found: list[str] = []
+
+    def tensor(t) -> None:
+        if t.data_location == TensorProto.EXTERNAL or len(t.external_data) > 0:
+            where = next((e.value for e in t.external_data if e.key == "location"), "?")
+            found.append(f"{t.name or '<unnamed>'} -> {where}")
+
+    def graph(g) -> None:
+        for t in g.initializer:
+            tensor(t)
+        for st in g.sparse_initializer:
+            tensor(st.values)
+            tensor(st.indices)
+        for node in g.node:
+            for a in node.attribute:
+                if a.HasField("t"):
+                    tensor(a.t)
+                for t in a.tensors:
+                    tensor(t)
+                if a.HasField("sparse_tensor"):
+                    tensor(a.sparse_tensor.values)
+                    tensor(a.sparse_tensor.indices)
+                if a.HasField("g"):
+                    graph(a.g)
+                for sub in a.graphs:
+                    graph(sub)
+
+    graph(model_proto.graph)
+    for f in model_proto.functions:
+        for node in f.node:
+            for a in node.attribute:
+                if a.HasField("g"):
+                    graph(a.g)
+    return found
 
 
 def _requirements(*names: str) -> list[str]:
@@ -46,7 +100,10 @@ def log_and_register(result: TrainResult, *, model_name: str, decision: Mapping[
         mlflow.log_dict(result.spec, "feature_spec.json")
         mlflow.sklearn.log_model(result.pipeline, name="sklearn-model",
                                  pip_requirements=_requirements("scikit-learn", "numpy", "pandas"))
-        info = mlflow.onnx.log_model(onnx.load_from_string(result.onnx_bytes), name="model",
+        proto = onnx.load_from_string(result.onnx_bytes)
+        # What log_model writes (onnx.save_model of this proto, no external data), hashed.
+        digest = model_sha256(proto.SerializeToString())
+        info = mlflow.onnx.log_model(proto, name="model",
                                      save_as_external_data=False,
                                      pip_requirements=_requirements("onnx", "onnxruntime", "numpy"))
         with tempfile.TemporaryDirectory() as tmp:
@@ -54,7 +111,8 @@ def log_and_register(result: TrainResult, *, model_name: str, decision: Mapping[
             spec_path.write_text(json.dumps(result.spec, indent=2))
             MlflowClient().log_model_artifact(info.model_id, str(spec_path))
         version = mlflow.register_model(info.model_uri, model_name,
-                                        tags={"run_id": run.info.run_id, "mae": f"{result.metrics['mae']:.2f}"})
+                                        tags={"run_id": run.info.run_id, "mae": f"{result.metrics['mae']:.2f}",
+                                              MODEL_SHA256_TAG: digest})
     log.info("registered %s version %s from run %s", model_name, version.version, run.info.run_id)
     return {"model_name": model_name, "version": str(version.version), "run_id": run.info.run_id,
             "model_id": info.model_id, "metrics": result.metrics, "baseline_metrics": result.baseline_metrics}
@@ -72,14 +130,34 @@ def production_version(model_name: str) -> str | None:
         raise
 
 
-def load_onnx_version(model_name: str, version: str) -> OnnxModel:
-    """model.onnx and feature_spec.json of a registered version, as the model API fetches them."""
+def load_onnx_version(model_name: str, version: str, *, max_bytes: int = 64 * 1024 * 1024) -> OnnxModel:
+    """model.onnx and feature_spec.json of a registered version, as the model API fetches them,
+    trusted only as far as the model API trusts them: at most `max_bytes`, the sha256 recorded
+    at registration, no tensor stored outside the file. Raises UntrustedModelError otherwise."""
     import mlflow
+    import onnx
+    from mlflow import MlflowClient
 
+    expected = MlflowClient().get_model_version(model_name, version).tags.get(MODEL_SHA256_TAG)
+    if not expected:
+        raise UntrustedModelError(f"{model_name} version {version} has no '{MODEL_SHA256_TAG}' tag "
+                                  "(registered without a checksum); refused")
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}", dst_path=tmp))
+        size = (local / "model.onnx").stat().st_size
+        if size > max_bytes:
+            raise UntrustedModelError(f"{model_name} version {version}: model.onnx is larger than the "
+                                      f"{max_bytes}-byte limit: {size} bytes; refused")
+        data = (local / "model.onnx").read_bytes()
+        if model_sha256(data) != expected:
+            raise UntrustedModelError(f"{model_name} version {version}: model.onnx does not match its "
+                                      f"'{MODEL_SHA256_TAG}' tag; refused")
+        refs = external_data_references(onnx.load_from_string(data))
+        if refs:
+            raise UntrustedModelError(f"{model_name} version {version}: tensors reference data outside the "
+                                      f"model file ({', '.join(refs[:5])}); refused")
         spec = json.loads((local / "feature_spec.json").read_text())
-        return OnnxModel((local / "model.onnx").read_bytes(), spec)
+        return OnnxModel(data, spec)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class Settings:
     promotion_min_improvement: float
     http_timeout: float
     train_threads: int
+    # Largest model.onnx the promote step downloads (the model API's MODEL_MAX_BYTES default).
+    model_max_bytes: int = 64 * 1024 * 1024
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -75,6 +77,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         promotion_min_improvement=number("MLOPS_PROMOTION_MIN_IMPROVEMENT", "0.0", float, 0.0, 0.99),
         http_timeout=number("MLOPS_HTTP_TIMEOUT_SECONDS", "30", float, 1.0),
         train_threads=number("MLOPS_TRAIN_THREADS", "1", int, 1),
+        model_max_bytes=number("MLOPS_MODEL_MAX_BYTES", str(64 * 1024 * 1024), int, 1024),
     )
     if problems:
         raise SettingsError(f"Invalid pipeline settings ({len(problems)} problems):\n  - " + "\n  - ".join(problems))

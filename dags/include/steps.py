@@ -133,11 +133,11 @@ def promote_step(db_params: Mapping[str, Any], settings: Settings, candidate: Ma
     with db.connect(dict(db_params)) as conn:
         test = read_clean(conn, split="test")
         y = test["price"].to_numpy(float)
-        cand = registry.load_onnx_version(name, version)
+        cand = registry.load_onnx_version(name, version, max_bytes=settings.model_max_bytes)
         cand_value = model.metrics(y, cand.predict_price(model.features_frame(test, cand.spec)))[settings.promotion_metric]
         prod_value = None
         if current is not None and current != version:
-            prod = registry.load_onnx_version(name, current)
+            prod = registry.load_onnx_version(name, current, max_bytes=settings.model_max_bytes)
             prod_value = model.metrics(y, prod.predict_price(model.features_frame(test, prod.spec)))[settings.promotion_metric]
         if current == version:  # a retried task whose first try already moved the alias
             comparison = registry.Comparison(False, "already_production", settings.promotion_metric,

@@ -80,3 +80,48 @@ def test_notify_failure_is_reported_not_raised():
         hook.close()
     assert notify_model_api(f"http://127.0.0.1:{free_port()}", {"version": "3"}, timeout=2) is False
     assert notify_model_api(None, {"version": "3"}) is False
+
+
+def _model(*, external_in_main=False, external_in_branch=False):
+    """A small Add graph; optionally a tensor stored as external data, in the main graph or
+    hidden in an If branch (what a crafted model.onnx would do to read a file)."""
+    from onnx import TensorProto, helper
+
+    def tensor(name, external):
+        t = helper.make_tensor(name, TensorProto.FLOAT, [1], [1.0])
+        if external:
+            t.ClearField("float_data")
+            t.data_location = TensorProto.EXTERNAL
+            t.external_data.add(key="location", value="/etc/hostname")
+        return t
+
+    branch = helper.make_graph([helper.make_node("Constant", [], ["c"], value=tensor("hidden", external_in_branch))],
+                               "branch", [], [helper.make_tensor_value_info("c", TensorProto.FLOAT, [1])])
+    nodes = [helper.make_node("Add", ["x", "w"], ["y"]),
+             helper.make_node("If", ["cond"], ["z"], then_branch=branch, else_branch=branch)]
+    graph = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
+                               helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1]),
+                               helper.make_tensor_value_info("z", TensorProto.FLOAT, [1])],
+                              initializer=[tensor("w", external_in_main)])
+    return helper.make_model(graph)
+
+
+def test_external_data_references_finds_tensors_outside_the_file_anywhere():
+    from include.registry import external_data_references
+
+    assert external_data_references(_model()) == []
+    assert external_data_references(_model(external_in_main=True)) == ["w -> /etc/hostname"]
+    # Both branches of the If hold the same crafted Constant.
+    assert external_data_references(_model(external_in_branch=True)) == ["hidden -> /etc/hostname"] * 2
+
+
+def test_model_sha256_is_the_hex_digest_of_the_bytes():
+    import hashlib
+
+    from include.registry import model_sha256
+
+    data = _model().SerializeToString()
+    assert model_sha256(data) == hashlib.sha256(data).hexdigest()
+    assert len(model_sha256(b"")) == 64

@@ -20,6 +20,8 @@ export interface ModelVersionRef {
     version: string;
     runId?: string;
     source?: string;
+    /** The version's tags (e.g. `model_sha256`, recorded at registration). */
+    tags: Record<string, string>;
 }
 
 export class MlflowError extends Error {
@@ -61,10 +63,11 @@ export class MlflowClient {
     async resolveAlias(name: string, alias: string): Promise<ModelVersionRef> {
         const q = new URLSearchParams({ name, alias });
         const res = await this.get(`/api/2.0/mlflow/registered-models/alias?${q}`);
-        const body = (await res.json()) as { model_version?: { name: string; version: string; run_id?: string; source?: string } };
+        const body = (await res.json()) as { model_version?: { name: string; version: string; run_id?: string; source?: string; tags?: { key: string; value: string }[] } };
         const mv = body.model_version;
         if (!mv?.version) throw new MlflowError(`MLflow: alias '${alias}' of '${name}' has no model version`);
-        return { name: mv.name, version: String(mv.version), runId: mv.run_id, source: mv.source };
+        const tags = Object.fromEntries((mv.tags ?? []).map((t) => [t.key, t.value]));
+        return { name: mv.name, version: String(mv.version), runId: mv.run_id, source: mv.source, tags };
     }
 
     /** MLflow 3: model-versions/get-download-uri, the version's real artifact location. */

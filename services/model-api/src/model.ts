@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -8,6 +9,9 @@ import type { Metrics } from "./metrics";
 import { MlflowClient } from "./mlflow";
 import { readModelCache, writeModelCache } from "./model-cache";
 import { assertSelfContained } from "./onnx-guard";
+
+/** Model version tag holding the sha256 of model.onnx, set at registration (dags/include/registry.py). */
+export const MODEL_SHA256_TAG = "model_sha256";
 
 /** A loaded model: one ONNX session, its spec, and a count of runs still using it. */
 export interface LoadedModel {
@@ -176,8 +180,13 @@ export class ModelManager {
             version = ref.version;
             if (this.current && this.current.version === version) return { status: "unchanged", version };
             if (!force && this.failedVersion === version) return { status: "failed", version, error: this.lastError ?? "failed before" };
+            const expected = ref.tags[MODEL_SHA256_TAG];
+            if (!expected) throw new Error(`version ${version} has no '${MODEL_SHA256_TAG}' tag (registered without a checksum); refused`);
             const uri = await client.downloadUri(this.opts.modelName, version);
             const [onnx, specText] = await Promise.all([client.downloadArtifact(uri, "model.onnx"), client.downloadArtifact(uri, "feature_spec.json")]);
+            // Before ONNX Runtime sees it: the bytes registered, not whatever the store now holds.
+            const actual = createHash("sha256").update(onnx).digest("hex");
+            if (actual !== expected) throw new Error(`version ${version}: model.onnx does not match its '${MODEL_SHA256_TAG}' tag (sha256 ${actual}, registered ${expected}); refused`);
             const spec = parseFeatureSpec(specText.toString("utf8"));
             const r = await this.swapIn(onnx, spec, version, uri, "mlflow");
             if (this.opts.cacheDir) this.saveCache(this.opts.cacheDir, onnx, specText.toString("utf8"), version);

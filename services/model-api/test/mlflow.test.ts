@@ -62,16 +62,18 @@ describe.sequential("model-api with a real MLflow registry", () => {
         const out = execFileSync(path.join(venvs.mlflow, "bin/python"), [
             path.join(__dirname, "fixtures/register_version.py"), "--tracking-uri", mlflow.url,
             // v1 as run artifacts, v2 as an MLflow 3 LoggedModel (the training DAG's way), v3 broken,
-            // v4 a model whose tensors point outside the file (one at /etc/hostname).
+            // v4 a model whose tensors point outside the file (one at /etc/hostname); v5 and v6 are
+            // v1's files registered without a checksum tag, and with another file's.
             "--model-dir", fixtures.v1, "--logged-model", fixtures.v2, "--model-dir", brokenDir,
             "--model-dir", path.join(provided("untrusted"), "external"),
+            "--untagged-model", fixtures.v1, "--mistagged-model", fixtures.v1,
         ], { encoding: "utf8", cwd: mlflow.dir });
         const versions = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { version: string; source: string });
-        expect(versions.map((v) => v.version)).toEqual(["1", "2", "3", "4"]);
+        expect(versions.map((v) => v.version)).toEqual(["1", "2", "3", "4", "5", "6"]);
         expect(versions[0]!.source).toMatch(/^mlflow-artifacts:\//);
         expect(versions[1]!.source).toMatch(/^models:\/m-/);
         await mlflow.setAlias("realtor-price", "production", "1");
-        console.log(`MLflow started and 4 versions registered in ${Date.now() - t} ms`);
+        console.log(`MLflow started and 6 versions registered in ${Date.now() - t} ms`);
 
         const ready = await waitFor("ready on v1", async () => {
             const r = await fetch(`${url}/ready`);
@@ -156,6 +158,21 @@ describe.sequential("model-api with a real MLflow registry", () => {
         const r = await post(`${url}/predict`, SEED_PAYLOADS[0]);
         expect(r.status).toBe(200);
         expect(r.body.model.version).toBe("2");
+    });
+
+    it("a version without its registered sha256, or whose bytes do not match it, is refused before a session; v2 keeps serving", async () => {
+        for (const [version, message] of [
+            ["5", "version 5 has no 'model_sha256' tag (registered without a checksum); refused"],
+            ["6", "version 6: model.onnx does not match its 'model_sha256' tag"],
+        ] as const) {
+            await mlflow.setAlias("realtor-price", "production", version);
+            const hook = await fetch(`${url}/hooks/model_update`, { method: "POST" });
+            expect(hook.status).toBe(502);
+            const body = await json(hook);
+            expect(body).toMatchObject({ code: "MODEL_UPDATE_FAILED", version, serving: "2" });
+            expect(body.message).toContain(message);
+            expect((await post(`${url}/predict`, SEED_PAYLOADS[0])).body.model.version).toBe("2");
+        }
     });
 
     it("a download above MODEL_MAX_BYTES is refused (a second API with a 4 KiB limit never loads v1)", async () => {
