@@ -24,7 +24,8 @@ interface Meta {
     readonly savedAt: string;
 }
 
-const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+/** Hex sha256, as recorded in meta.json and in the `model_sha256` version tag. */
+export const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
 /** Writes the model into `dir` (created if missing); throws on a write error. */
 export function writeModelCache(dir: string, model: CachedModel): void {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -7,7 +6,7 @@ import { buildFeeds, parseFeatureSpec, readPrices, type FeatureSpec } from "./fe
 import type { NormalisedListing } from "./listing";
 import type { Metrics } from "./metrics";
 import { MlflowClient } from "./mlflow";
-import { readModelCache, writeModelCache } from "./model-cache";
+import { readModelCache, sha256, writeModelCache } from "./model-cache";
 import { assertSelfContained } from "./onnx-guard";
 
 /** Model version tag holding the sha256 of model.onnx, set at registration (dags/include/registry.py). */
@@ -185,7 +184,7 @@ export class ModelManager {
             const uri = await client.downloadUri(this.opts.modelName, version);
             const [onnx, specText] = await Promise.all([client.downloadArtifact(uri, "model.onnx"), client.downloadArtifact(uri, "feature_spec.json")]);
             // Before ONNX Runtime sees it: the bytes registered, not whatever the store now holds.
-            const actual = createHash("sha256").update(onnx).digest("hex");
+            const actual = sha256(onnx);
             if (actual !== expected) throw new Error(`version ${version}: model.onnx does not match its '${MODEL_SHA256_TAG}' tag (sha256 ${actual}, registered ${expected}); refused`);
             const spec = parseFeatureSpec(specText.toString("utf8"));
             const r = await this.swapIn(onnx, spec, version, uri, "mlflow");
