@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { loadConfig, loadSecrets } from "./config";
 import { gitRefWarning } from "./config/airflow";
 import { Airflow, AIRFLOW_API_PORT } from "./components/airflow";
+import { Backups, BackupTarget, preMigrationBackup } from "./components/backup";
 import { DAGS_MOUNT, DagFiles, readDagFiles } from "./components/airflow-dags";
 import { DataApi, DATA_API_SERVICE_PORT } from "./components/data-api";
 import { Grafana, GRAFANA_PORT, readDashboards } from "./components/grafana";
@@ -21,7 +22,7 @@ import { PlatformSecrets } from "./components/platform-secrets";
 import { Postgres, POSTGRES_PORT } from "./components/postgres";
 import { Redis, REDIS_PORT } from "./components/redis";
 import { readMapping, StatsdExporter } from "./components/statsd-exporter";
-import { namespaceLabels } from "./components/shared";
+import { imageTag, namespaceLabels } from "./components/shared";
 
 const config = loadConfig();
 const secretConfig = loadSecrets();
@@ -125,14 +126,32 @@ const minio = new Minio(
         storageClass: config.storageClass,
         rootUser: secrets.ref("minio-credentials", "root-user"),
         rootPassword: secrets.ref("minio-credentials", "root-password"),
-        buckets: ["mlflow", "airflow-logs"],
-        expiryDays: { "airflow-logs": config.retention.airflowLogDays },
+        buckets: ["mlflow", "airflow-logs", "backups"],
+        expiryDays: { "airflow-logs": config.retention.airflowLogDays, backups: config.backup.keepDays },
+        // Artifacts MLflow deletes (mlflow gc) or overwrites stay recoverable for a while.
+        versionedDays: { mlflow: config.backup.artifactVersionDays },
         credentialsChecksum: secrets.checksum("minio-credentials"),
     },
     opts,
 );
 
 const minioCredentials = secrets.checksum("minio-credentials");
+
+// Backups go to MinIO's `backups` bucket (components/backup.ts; `npm run backup`, `npm run restore`).
+const backupTarget: BackupTarget = {
+    namespace: ns,
+    config: config.backup,
+    postgresImage: config.postgres.image,
+    postgresHost: postgres.host,
+    clientImage: config.minio.clientImage,
+    minioHost: minio.serviceName,
+    minioUser: minio.rootUser,
+    minioPassword: minio.rootPassword,
+    bucket: minio.buckets.backups!,
+    // What `npm run restore` compares: a backup restores into the versions that wrote it.
+    versions: { postgres: imageTag(config.postgres.image), mlflow: imageTag(config.mlflow.image), airflow: imageTag(config.airflow.image) },
+};
+const ownerOf = (db: (typeof DATABASES)[number]) => ({ name: db, user: db, password: secrets.ref("postgres-roles", db) });
 
 const mlflow = new Mlflow(
     "mlflow",
@@ -148,6 +167,7 @@ const mlflow = new Mlflow(
         s3SecretKey: minio.rootPassword,
         credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), minioCredentials]).apply((cs) => cs.join(",")),
         deletedRunRetention: { schedule: config.retention.schedule, days: config.retention.mlflowDeletedRunDays, resources: config.retention.jobResources },
+        beforeMigration: preMigrationBackup(backupTarget, ownerOf("mlflow")),
     },
     opts,
 );
@@ -274,6 +294,18 @@ const airflow = new Airflow(
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
         metadataRetention: { schedule: config.retention.schedule, days: config.retention.airflowMetadataDays, resources: config.retention.jobResources },
+        beforeMigration: preMigrationBackup(backupTarget, ownerOf("airflow")),
+    },
+    opts,
+);
+
+new Backups(
+    "backups",
+    {
+        ...backupTarget,
+        superuser: { name: "postgres", user: "postgres", password: secrets.ref("postgres-superuser", "password") },
+        databases: DATABASES.map(ownerOf),
+        artifactBucket: minio.buckets.mlflow!,
     },
     opts,
 );

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AirflowConfig } from "../config/airflow";
 import type { Resources } from "../config/shared";
 import { DagFiles, dagConfigMapData, dagSource, localSourceFiles } from "./airflow-dags";
+import type { InitSteps } from "./backup";
 import type { DatabaseConnection } from "./postgres";
 import { container, execProbe, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
@@ -45,6 +46,8 @@ export interface AirflowArgs {
     readonly statsd?: { readonly host: pulumi.Input<string>; readonly port: number };
     /** `airflow db clean` on a schedule: metadata older than `days` is deleted (a CronJob). */
     readonly metadataRetention?: { readonly schedule: string; readonly days: number; readonly resources: Resources };
+    /** Steps the migrate Job runs first: a backup of the database (components/backup.ts). */
+    readonly beforeMigration?: InitSteps;
 }
 
 export const AIRFLOW_API_PORT = 8080;
@@ -332,6 +335,7 @@ export class Airflow extends pulumi.ComponentResource {
                         spec: podSpec({
                             runAs: RUN_AS,
                             restartPolicy: "Never",
+                            initContainers: args.beforeMigration?.initContainers,
                             containers: [
                                 container({
                                     name: "migrate",
@@ -342,7 +346,7 @@ export class Airflow extends pulumi.ComponentResource {
                                     volumeMounts: [tmpMount],
                                 }),
                             ],
-                            volumes: [tmpVolume],
+                            volumes: [tmpVolume, ...(args.beforeMigration?.volumes ?? [])],
                         }),
                     },
                 },

@@ -17,6 +17,12 @@ export interface MinioArgs {
      * applied by the bucket Job; MinIO's scanner deletes them). Every key must be in `buckets`.
      */
     readonly expiryDays?: Readonly<Record<string, number>>;
+    /**
+     * Buckets kept versioned: an object deleted or overwritten stays recoverable as a
+     * noncurrent version for this many days, then expires. Every key must be in `buckets`, and
+     * none in `expiryDays` (a bucket holds one kind of rule).
+     */
+    readonly versionedDays?: Readonly<Record<string, number>>;
     /** Changes when the root credentials rotate; rolls the server and re-runs the bucket Job. */
     readonly credentialsChecksum: pulumi.Input<string>;
 }
@@ -42,15 +48,29 @@ export function validateBucketName(bucket: string): string {
  * all, add. Named steps: `expire-<bucket>-1..3`.
  */
 export function expiryCommands(expiry: readonly (readonly [string, number])[]): [string, string[]][] {
-    return expiry.flatMap(([bucket, days]) => {
-        const target = `${ALIAS}/${bucket}`;
-        const add = ["mc", "ilm", "rule", "add", "--expire-days", String(days), target];
-        return [
-            [`expire-${bucket}-1`, add],
-            [`expire-${bucket}-2`, ["mc", "ilm", "rule", "rm", "--all", "--force", target]],
-            [`expire-${bucket}-3`, add],
-        ] as [string, string[]][];
-    });
+    return expiry.flatMap(([bucket, days]) => oneRule(`expire-${bucket}`, bucket, ["--expire-days", String(days)]));
+}
+
+/**
+ * mc commands that turn versioning on for each bucket (a no-op when it is on) and leave exactly
+ * one rule that expires noncurrent versions after the given days, the same way as
+ * expiryCommands. Named steps: `version-<bucket>`, `noncurrent-<bucket>-1..3`.
+ */
+export function versioningCommands(versioned: readonly (readonly [string, number])[]): [string, string[]][] {
+    return versioned.flatMap(([bucket, days]) => [
+        [`version-${bucket}`, ["mc", "version", "enable", `${ALIAS}/${bucket}`]] as [string, string[]],
+        ...oneRule(`noncurrent-${bucket}`, bucket, ["--noncurrent-expire-days", String(days)]),
+    ]);
+}
+
+function oneRule(step: string, bucket: string, rule: string[]): [string, string[]][] {
+    const target = `${ALIAS}/${bucket}`;
+    const add = ["mc", "ilm", "rule", "add", ...rule, target];
+    return [
+        [`${step}-1`, add],
+        [`${step}-2`, ["mc", "ilm", "rule", "rm", "--all", "--force", target]],
+        [`${step}-3`, add],
+    ];
 }
 
 /** MinIO with generated root credentials, a PVC, and a Job that creates buckets idempotently. */
@@ -70,9 +90,15 @@ export class Minio extends pulumi.ComponentResource {
         const { config } = args;
         const buckets = args.buckets.map(validateBucketName);
         const expiry = Object.entries(args.expiryDays ?? {});
-        for (const [bucket, days] of expiry) {
-            if (!buckets.includes(bucket)) throw new Error(`'expiryDays' names bucket '${bucket}', which is not in 'buckets'`);
-            if (!Number.isInteger(days) || days < 1) throw new Error(`'expiryDays.${bucket}' must be a whole number of days >= 1 (got ${days})`);
+        const versioned = Object.entries(args.versionedDays ?? {});
+        for (const [field, rules] of [["expiryDays", expiry], ["versionedDays", versioned]] as const) {
+            for (const [bucket, days] of rules) {
+                if (!buckets.includes(bucket)) throw new Error(`'${field}' names bucket '${bucket}', which is not in 'buckets'`);
+                if (!Number.isInteger(days) || days < 1) throw new Error(`'${field}.${bucket}' must be a whole number of days >= 1 (got ${days})`);
+            }
+        }
+        for (const [bucket] of versioned) {
+            if (args.expiryDays?.[bucket] !== undefined) throw new Error(`bucket '${bucket}' is in both 'expiryDays' and 'versionedDays': a bucket holds one kind of rule`);
         }
         if (buckets.length === 0) {
             throw new Error("'buckets' must list at least one bucket");
@@ -153,7 +179,7 @@ export class Minio extends pulumi.ComponentResource {
         const mcSteps = [
             // `--ignore-existing` makes a re-run a no-op.
             mcStep("mc", ["mc", "mb", "--ignore-existing", ...buckets.map((b) => `${ALIAS}/${b}`)]),
-            ...expiryCommands(expiry).map(([stepName, command]) => mcStep(stepName, command)),
+            ...[...expiryCommands(expiry), ...versioningCommands(versioned)].map(([stepName, command]) => mcStep(stepName, command)),
         ];
         this.bucketJob = new k8s.batch.v1.Job(
             `${name}-buckets`,

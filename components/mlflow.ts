@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MlflowConfig } from "../config/mlflow";
 import type { Resources } from "../config/shared";
+import type { InitSteps } from "./backup";
 import type { DatabaseConnection } from "./postgres";
 import { container, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
@@ -28,6 +29,8 @@ export interface MlflowArgs {
      * their artifacts (deleted through this server's artifact proxy). A CronJob.
      */
     readonly deletedRunRetention?: { readonly schedule: string; readonly days: number; readonly resources: Resources };
+    /** Steps the schema upgrade Job runs first: a backup of the database (components/backup.ts). */
+    readonly beforeMigration?: InitSteps;
 }
 
 export const MLFLOW_PORT = 5000;
@@ -126,6 +129,8 @@ export class Mlflow extends pulumi.ComponentResource {
                         spec: podSpec({
                             runAs: RUN_AS,
                             restartPolicy: "Never",
+                            initContainers: args.beforeMigration?.initContainers,
+                            volumes: args.beforeMigration?.volumes,
                             containers: [
                                 container({
                                     name: "db-upgrade",

@@ -35,4 +35,5 @@ export const ALLOCATIONS: Readonly<Record<string, Pick<Resources, "cpu" | "memor
     prometheus: { cpu: "100m", memory: "384Mi" },
     grafana: { cpu: "50m", memory: "128Mi" },
     "statsd-exporter": { cpu: "10m", memory: "32Mi" },
+    backup: { cpu: "50m", memory: "64Mi" }, // the scheduled backup (the restore template runs only with the consumers scaled to 0)
 };

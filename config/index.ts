@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { airflowSchema } from "./airflow";
+import { backupSchema } from "./backup";
 import { minioSchema } from "./minio";
 import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
@@ -39,6 +40,7 @@ export const configSchema = z
     images: imagesSchema,
     ingress: ingressSchema,
     retention: retentionSchema,
+    backup: backupSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().

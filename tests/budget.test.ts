@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALLOCATIONS, DEV_NODE, SYSTEM_RESERVE } from "../config/budget";
 import { parseCpu, parseMemory } from "../config";
-import { K8sObject, podTemplates } from "./integrity";
+import { K8sObject, podRequest, podTemplates, runsOnItsOwn } from "./integrity";
 import { LoadedProgram, runProgram } from "./program";
 
 let program: LoadedProgram;
@@ -16,17 +16,13 @@ beforeAll(async () => {
  */
 function requestsByApp(objects: K8sObject[]): Map<string, { cpu: number; memory: number }> {
     const out = new Map<string, { cpu: number; memory: number }>();
-    for (const t of podTemplates(objects)) {
+    for (const t of podTemplates(objects).filter((t) => runsOnItsOwn(t.owner))) {
         const app = t.labels["app.kubernetes.io/name"] ?? "<unlabelled>";
         const replicas = t.owner.spec?.replicas ?? 1;
         const sum = out.get(app) ?? { cpu: 0, memory: 0 };
-        const request = (cs: any[], of: (c: any) => number, combine: (a: number, b: number) => number) => cs.map(of).reduce(combine, 0);
-        const cpu = (c: any) => parseCpu(c.resources.requests.cpu);
-        const memory = (c: any) => parseMemory(c.resources.requests.memory);
-        const main: any[] = t.spec.containers ?? [];
-        const init: any[] = t.spec.initContainers ?? [];
-        sum.cpu += replicas * Math.max(request(main, cpu, (a, b) => a + b), request(init, cpu, (a, b) => Math.max(a, b)));
-        sum.memory += replicas * Math.max(request(main, memory, (a, b) => a + b), request(init, memory, (a, b) => Math.max(a, b)));
+        const request = podRequest(t.spec, { cpu: parseCpu, memory: parseMemory });
+        sum.cpu += replicas * request.cpu;
+        sum.memory += replicas * request.memory;
         out.set(app, sum);
     }
     return out;
@@ -43,7 +39,7 @@ describe("the dev profile fits minikube at 3 CPUs / 6 GiB", () => {
     it("keeps every deployed app within its allocation", () => {
         const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
         const used = requestsByApp(objects);
-        expect([...used.keys()].sort()).toEqual(["airflow", "data-api", "grafana", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"]);
+        expect([...used.keys()].sort()).toEqual(["airflow", "backup", "data-api", "grafana", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"]);
         for (const [app, req] of used) {
             const allocation = ALLOCATIONS[app];
             expect(allocation, `no allocation for '${app}' in config/budget.ts`).toBeDefined();

@@ -39,6 +39,28 @@ export function describeObject(o: K8sObject): string {
     return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name ?? "<auto-named>"}`;
 }
 
+/**
+ * What the scheduler reserves for one pod of a template: per resource, the larger of the sum
+ * over its containers and the largest init container (init containers run one at a time).
+ */
+export function podRequest(spec: any, parse: { cpu: (q: string) => number; memory: (q: string) => number }): { cpu: number; memory: number } {
+    const main: any[] = spec.containers ?? [];
+    const init: any[] = spec.initContainers ?? [];
+    const of = (kind: "cpu" | "memory") => {
+        const q = (c: any) => parse[kind](c.resources.requests[kind]);
+        return Math.max(main.map(q).reduce((a, b) => a + b, 0), init.map(q).reduce((a, b) => Math.max(a, b), 0));
+    };
+    return { cpu: of("cpu"), memory: of("memory") };
+}
+
+/**
+ * Whether a template runs by itself: a suspended CronJob is a template that runs only when an
+ * operator starts a Job from it (the restore, which first scales the platform's consumers to 0).
+ */
+export function runsOnItsOwn(owner: K8sObject): boolean {
+    return !(owner.kind === "CronJob" && owner.spec?.suspend === true);
+}
+
 /** Pod templates of every workload kind, with their owner. */
 export function podTemplates(objects: readonly K8sObject[]): PodTemplate[] {
     const out: PodTemplate[] = [];

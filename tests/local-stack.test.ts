@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseCpu } from "../config";
-import { K8sObject, podTemplates } from "./integrity";
+import { parseCpu, parseMemory } from "../config";
+import { K8sObject, podRequest, podTemplates, runsOnItsOwn } from "./integrity";
 import { LoadedProgram, ROOT, runProgram, stackConfig } from "./program";
 
 /*
@@ -74,9 +74,8 @@ describe("stack local: fits the real node", () => {
     it("requests no more CPU than the node has beside its add-ons, with every Job running at once", () => {
         const objects = program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject);
         let cpu = 0;
-        for (const t of podTemplates(objects)) {
-            const replicas = t.owner.spec?.replicas ?? 1;
-            for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) cpu += replicas * parseCpu(c.resources.requests.cpu);
+        for (const t of podTemplates(objects).filter((t) => runsOnItsOwn(t.owner))) {
+            cpu += (t.owner.spec?.replicas ?? 1) * podRequest(t.spec, { cpu: parseCpu, memory: parseMemory }).cpu;
         }
         expect(cpu + ADDONS_CPU).toBeLessThanOrEqual(NODE_CPU);
     });

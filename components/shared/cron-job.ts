@@ -15,6 +15,10 @@ export interface MaintenanceCronJobArgs {
     readonly annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Seconds a run may take before it is stopped. @default 1800 */
     readonly activeDeadlineSeconds?: number;
+    /** Retries of a failed run. @default 2 */
+    readonly backoffLimit?: number;
+    /** A template only: never started by the schedule, only by `kubectl create job --from`. @default false */
+    readonly suspend?: boolean;
 }
 
 /**
@@ -30,6 +34,7 @@ export function maintenanceCronJob(name: string, args: MaintenanceCronJobArgs, o
             metadata: { name, namespace: args.namespace, labels: podLabels },
             spec: {
                 schedule: args.schedule,
+                ...(args.suspend ? { suspend: true } : {}),
                 concurrencyPolicy: "Forbid",
                 startingDeadlineSeconds: 3600,
                 successfulJobsHistoryLimit: 1,
@@ -37,7 +42,7 @@ export function maintenanceCronJob(name: string, args: MaintenanceCronJobArgs, o
                 jobTemplate: {
                     metadata: { labels: podLabels },
                     spec: {
-                        backoffLimit: 2,
+                        backoffLimit: args.backoffLimit ?? 2,
                         activeDeadlineSeconds: args.activeDeadlineSeconds ?? 1800,
                         template: {
                             metadata: { labels: podLabels, annotations: args.annotations },

@@ -44,10 +44,18 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
         // One mc command per container, in order: init containers first, the Job's container last.
         const steps = [...pod.initContainers, ...pod.containers];
         expect(steps.map((c: any) => [c.name, c.command])).toEqual([
-            ["mc", ["mc", "mb", "--ignore-existing", "platform/mlflow", "platform/airflow-logs"]],
+            ["mc", ["mc", "mb", "--ignore-existing", "platform/mlflow", "platform/airflow-logs", "platform/backups"]],
             ["expire-airflow-logs-1", ["mc", "ilm", "rule", "add", "--expire-days", "30", "platform/airflow-logs"]],
             ["expire-airflow-logs-2", ["mc", "ilm", "rule", "rm", "--all", "--force", "platform/airflow-logs"]],
             ["expire-airflow-logs-3", ["mc", "ilm", "rule", "add", "--expire-days", "30", "platform/airflow-logs"]],
+            ["expire-backups-1", ["mc", "ilm", "rule", "add", "--expire-days", "14", "platform/backups"]],
+            ["expire-backups-2", ["mc", "ilm", "rule", "rm", "--all", "--force", "platform/backups"]],
+            ["expire-backups-3", ["mc", "ilm", "rule", "add", "--expire-days", "14", "platform/backups"]],
+            // The model artifacts: versioned, so what MLflow deletes or overwrites stays recoverable for 30 days.
+            ["version-mlflow", ["mc", "version", "enable", "platform/mlflow"]],
+            ["noncurrent-mlflow-1", ["mc", "ilm", "rule", "add", "--noncurrent-expire-days", "30", "platform/mlflow"]],
+            ["noncurrent-mlflow-2", ["mc", "ilm", "rule", "rm", "--all", "--force", "platform/mlflow"]],
+            ["noncurrent-mlflow-3", ["mc", "ilm", "rule", "add", "--noncurrent-expire-days", "30", "platform/mlflow"]],
         ]);
         for (const c of steps) {
             expect(c.image).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
@@ -66,6 +74,10 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
         const base = { namespace: "mlops", config: {} as any, storageClass: "standard", rootUser: { name: "s", key: "u" }, rootPassword: { name: "s", key: "p" }, credentialsChecksum: "c" };
         expect(() => new Minio("bad-expiry", { ...base, buckets: ["mlflow"], expiryDays: { logs: 30 } })).toThrow("'expiryDays' names bucket 'logs', which is not in 'buckets'");
         expect(() => new Minio("bad-days", { ...base, buckets: ["mlflow"], expiryDays: { mlflow: 0.5 } })).toThrow("'expiryDays.mlflow' must be a whole number of days >= 1 (got 0.5)");
+        expect(() => new Minio("bad-versioned", { ...base, buckets: ["mlflow"], versionedDays: { logs: 30 } })).toThrow("'versionedDays' names bucket 'logs', which is not in 'buckets'");
+        expect(() => new Minio("both-rules", { ...base, buckets: ["mlflow"], expiryDays: { mlflow: 3 }, versionedDays: { mlflow: 30 } })).toThrow(
+            "bucket 'mlflow' is in both 'expiryDays' and 'versionedDays': a bucket holds one kind of rule",
+        );
     });
 
     it("rejects bucket names S3 would refuse", async () => {
