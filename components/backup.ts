@@ -62,15 +62,17 @@ export interface InitSteps {
 
 /**
  * The dump step, a bash script for the Postgres image. Dumps each of `$DATABASES` to
- * `/backup/data/$BACKUP_ID/dumps/` with a SHA256SUMS file, and writes the manifest to
- * `/backup/manifest/$BACKUP_ID/`, to be uploaded last. With `$SKIP_EMPTY=1` (before a migration)
+ * `$BACKUP_DIR/data/$BACKUP_ID/dumps/` with a SHA256SUMS file, and writes the manifest to
+ * `$BACKUP_DIR/manifest/$BACKUP_ID/`, to be uploaded last. With `$SKIP_EMPTY=1` (before a migration)
  * a database that has no table yet is not dumped, and when none is left nothing is written.
  */
 export function dumpScript(): string {
     return String.raw`set -euo pipefail
 id="${"$"}{BACKUP_ID:?BACKUP_ID is not set}"
-out="${SCRATCH}/data/$id"; manifest_dir="${SCRATCH}/manifest/$id"
-mkdir -p "$out/dumps"
+dir="${"$"}{BACKUP_DIR:?BACKUP_DIR is not set}"
+out="$dir/data/$id"; manifest_dir="$dir/manifest/$id"
+# Both directories exist even when nothing is dumped: the upload steps mirror them as they are.
+mkdir -p "$out/dumps" "$manifest_dir"
 for i in $(seq 1 30); do pg_isready -q && break; echo "waiting for $PGHOST ($i)"; sleep 2; done
 entries=()
 for db in $DATABASES; do
@@ -86,11 +88,10 @@ for db in $DATABASES; do
   echo "dumped database $db: $bytes bytes in $((SECONDS - t0)) s"
   entries+=("{\"name\":\"$db\",\"file\":\"dumps/$db.dump\",\"bytes\":$bytes,\"sha256\":\"$sha\"}")
 done
-if [ ${"$"}{#entries[@]} -eq 0 ]; then rm -rf "${SCRATCH}/data/$id"; echo "backup $id: nothing to back up"; exit 0; fi
+if [ ${"$"}{#entries[@]} -eq 0 ]; then rm -rf "$out"; echo "backup $id: nothing to back up"; exit 0; fi
 server="$(psql -d postgres -Atc 'SHOW server_version_num')"
 artifacts="{}"
 [ -n "${"$"}{ARTIFACT_BUCKET:-}" ] && artifacts="{\"$ARTIFACT_BUCKET\":\"artifacts/$ARTIFACT_BUCKET/\"}"
-mkdir -p "$manifest_dir"
 databases="$(IFS=,; echo "${"$"}{entries[*]}")"
 printf '{"format":${MANIFEST_FORMAT},"id":"%s","kind":"%s","createdAt":"%s","postgresServerVersionNum":%s,"versions":%s,"databases":[%s],"artifacts":%s}\n' \
   "$id" "$BACKUP_KIND" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$server" "$VERSIONS" "$databases" "$artifacts" >"$manifest_dir/manifest.json"
@@ -107,7 +108,7 @@ echo "backup $id: ${"$"}{#entries[@]} database(s) dumped, manifest written"
 export function restoreScript(): string {
     return String.raw`set -euo pipefail
 id="${"$"}{BACKUP_ID:?BACKUP_ID is not set: the Job must carry the ${RESTORE_ID_ANNOTATION} annotation}"
-dir="${SCRATCH}/$id"
+dir="${"$"}{BACKUP_DIR:?BACKUP_DIR is not set}/$id"
 [ -f "$dir/manifest.json" ] || { echo "backup $id has no manifest.json: it is incomplete, or not a backup" >&2; exit 3; }
 cd "$dir/dumps"
 sha256sum --check --strict SHA256SUMS || { echo "backup $id: a dump does not match its checksum; nothing restored" >&2; exit 3; }
@@ -174,6 +175,7 @@ function backupSteps(target: BackupTarget, args: StepsArgs): { steps: Container[
             command: ["bash", "-c", dumpScript()],
             env: [
                 idFromJobName,
+                plainEnv("BACKUP_DIR", SCRATCH),
                 plainEnv("PGHOST", target.postgresHost),
                 plainEnv("PGPORT", String(POSTGRES_PORT)),
                 plainEnv("PGUSER", args.role.user),
@@ -283,6 +285,7 @@ export class Backups extends pulumi.ComponentResource {
                             command: ["bash", "-c", restoreScript()],
                             env: [
                                 idFromAnnotation,
+                                plainEnv("BACKUP_DIR", SCRATCH),
                                 plainEnv("PGHOST", args.postgresHost),
                                 plainEnv("PGPORT", String(POSTGRES_PORT)),
                                 plainEnv("PGUSER", args.superuser.user),
