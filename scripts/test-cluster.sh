@@ -440,10 +440,10 @@ snapshot() {
 # WHEN ("after ..."): log in again (pods were replaced), take the snapshot, compare it with the
 # one taken before, and check that no container restarted.
 same_as_before() {
-  local when="$1" what="$2" now r
+  local when="$1" what="$2" take="${3:-snapshot}" now r
   stop_forwards # their pods were replaced
   airflow_login
-  now="$(snapshot 2>&1)"
+  now="$($take 2>&1)"
   if [ -n "$token" ] && [ "$now" = "$before_snapshot" ]; then
     ok "$when: $what"
   else
@@ -541,6 +541,61 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   kubectl -n $ns scale deploy/mlflow --replicas=1 >/dev/null
 else
   fail "no served model to keep (the loop above failed)"
+fi
+phase_end
+
+phase "platform: a backup, a destroy without protection, and a restore"
+# The restore drill (README, "Backups"): the loop has produced a served model; `npm run backup`
+# takes a backup and copies it off the cluster; `pulumi destroy` without protectData deletes the
+# namespace with every volume (and the bucket the backup was in); `pulumi up` brings an empty
+# platform; `npm run restore` uploads the copy and restores it. The registry, the alias, the
+# pipeline tables and Airflow's history must be back, and the same version serve the same prices.
+# (Not compared: the Variable, which the new install's Fernet key cannot decrypt, and the task logs,
+# which live in the airflow-logs bucket and are not backed up.)
+backup_cli() { (cd "$WORK/project" && PATH="$BIN:$PATH" "$REPO/node_modules/.bin/tsx" "$REPO/scripts/backup/cli.ts" "$@" --stack "$STACK"); }
+if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
+  kubectl -n $ns rollout status deploy/mlflow --timeout=180s >/dev/null
+  stop_forwards; airflow_login
+  drill_snapshot() { snapshot | grep -v -e '^variable: ' -e '^task logs in MinIO: '; }
+  before_snapshot="$(drill_snapshot)"
+  backup_t0=$SECONDS
+  if backup_cli backup --dir "$WORK/backups" >"$WORK/backup.log" 2>&1 && id="$(sed -n "s/^done: restore it with 'npm run restore -- \(.*\)'$/\1/p" "$WORK/backup.log")" && [ -n "$id" ]; then
+    ok "npm run backup: $id in $((SECONDS - backup_t0))s, copied off the cluster ($(du -sh "$WORK/backups/$id" | cut -f1)); its steps: $(grep -oE '^  [a-z-]+: done' "$WORK/backup.log" | sed 's/: done//' | xargs)"
+  else
+    fail "npm run backup"; tail -30 "$WORK/backup.log"
+  fi
+  sed 's/^/  /' "$WORK/backup.log" | grep -E 'dumped database|\[[0-9]+/[0-9]+\] .*manifest.json' || true
+  listing="$(backup_cli backup --list 2>&1)"
+  echo "$listing" | sed 's/^/  /'
+  grep -qE "^${id:-none} +bucket .* full " <<<"$listing" && ok "npm run backup -- --list shows it" || fail "npm run backup -- --list does not show ${id:-the backup}"
+  # The credentials rotation above replaced Airflow's migrate Job, which ran against a populated database.
+  grep -qE '^airflow-migrate-[a-z0-9-]+ +bucket .* pre-migrate +airflow$' <<<"$listing" \
+    && ok "a backup of the airflow database was taken before its migrate Job ran again" \
+    || fail "no pre-migration backup of the airflow database in the list"
+  if out="$(backup_cli restore platform-backup-nope --yes 2>&1)"; then fail "restore of an unknown id succeeded"
+  else grep -q "no backup 'platform-backup-nope'" <<<"$out" && ok "npm run restore refuses an unknown id: $(tail -1 <<<"$out" | cut -c1-150)" || fail "unclear refusal of an unknown id: $out"; fi
+  if "${PULUMI[@]}" destroy --stack "$STACK" --yes --skip-preview >"$WORK/destroy-drill.log" 2>&1 && ! kubectl get ns $ns >/dev/null 2>&1; then
+    ok "pulumi destroy without protectData: namespace $ns and every volume gone"
+  else
+    fail "pulumi destroy without protectData"; tail -30 "$WORK/destroy-drill.log"
+  fi
+  stop_forwards
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-drill.log" 2>&1; then
+    ok "pulumi up: an empty platform (no model version: $(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/get?name=realtor-price" -s | jq -r '.error_code // "?"'))"
+  else
+    fail "pulumi up after the destroy"; tail -30 "$WORK/up-drill.log"
+  fi
+  restore_t0=$SECONDS
+  if backup_cli restore "${id:-none}" --yes --dir "$WORK/backups" >"$WORK/restore.log" 2>&1 \
+     && kubectl -n $ns rollout status deploy/model-api --timeout=300s >/dev/null; then
+    ok "npm run restore $id: uploaded from the local copy, restored, every workload back in $((SECONDS - restore_t0))s"
+  else
+    fail "npm run restore"; tail -40 "$WORK/restore.log"
+  fi
+  grep -E 'uploading|artifacts:|restored database|stopping|done:' "$WORK/restore.log" | sed 's/^/  /'
+  same_as_before "after the restore" "the alias, every model version, every DAG run, the pipeline rows, the same version serving the same prices" drill_snapshot
+else
+  fail "no served model to back up (the loop above failed)"
 fi
 phase_end
 

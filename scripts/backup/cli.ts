@@ -209,6 +209,17 @@ async function follow(kube: Kube, job: string): Promise<void> {
     }
 }
 
+/** Waits until no pod matches any of the selectors (the scaled-down workloads' pods are gone). */
+async function waitUntilGone(kube: Kube, selectors: string[], timeoutMs = 300_000): Promise<void> {
+    const t0 = Date.now();
+    for (;;) {
+        const left = selectors.flatMap((sel) => kube.run(["get", "pods", "-l", sel, "-o", "name"]).split("\n").filter(Boolean));
+        if (left.length === 0) return;
+        if (Date.now() - t0 > timeoutMs) throw new Error(`pods still running after ${timeoutMs / 1000} s: ${left.join(" ")}`);
+        await sleep(2000);
+    }
+}
+
 function stamp(): string {
     return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15).toLowerCase();
 }
@@ -283,11 +294,14 @@ async function restore(o: Options, kube: Kube, store: BackupStore, d: Deployed, 
     const workloads = (kube.json(["get", "deployments,statefulsets", "-l", `app.kubernetes.io/name in (${CONSUMERS.join(",")})`]).items as any[]).map((w) => ({
         ref: `${w.kind.toLowerCase()}/${w.metadata.name}`,
         replicas: Number(w.spec.replicas ?? 1),
+        selector: Object.entries(w.spec.selector.matchLabels as Record<string, string>)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(","),
     }));
     log(`stopping ${workloads.length} workloads that use the databases: ${workloads.map((w) => `${w.ref}=${w.replicas}`).join(" ")}`);
     try {
         for (const w of workloads) kube.run(["scale", w.ref, "--replicas=0"]);
-        kube.run(["wait", "--for=delete", "pod", "-l", `app.kubernetes.io/name in (${CONSUMERS.join(",")}),app.kubernetes.io/component notin (db-upgrade,migrate,db-clean,gc,prune)`, "--timeout=300s"]);
+        await waitUntilGone(kube, workloads.map((w) => w.selector));
         const copied = await store.restoreArtifacts(manifest, (l) => log(`  ${l}`));
         if (Object.keys(manifest.artifacts).length) log(`artifacts: ${copied} objects restored`);
         const job = `${RESTORE_CRONJOB}-${stamp()}`;
