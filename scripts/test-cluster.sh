@@ -580,8 +580,10 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     fail "pulumi destroy without protectData"; tail -30 "$WORK/destroy-drill.log"
   fi
   stop_forwards
-  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-drill.log" 2>&1; then
-    ok "pulumi up: an empty platform (no model version: $(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/get?name=realtor-price" -s | jq -r '.error_code // "?"'))"
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-drill.log" 2>&1 \
+     && versions="$(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS | jq '.model_versions // [] | length')" \
+     && [ "$versions" = 0 ]; then
+    ok "pulumi up: a new, empty platform (no model version in the registry)"
   else
     fail "pulumi up after the destroy"; tail -30 "$WORK/up-drill.log"
   fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The MLflow and Airflow objects the program renders, checked against the real programs:
 # the pinned MLflow and Airflow (the images' own pin files), a throw-away PostgreSQL and a
-# MinIO built from its Go module. See tests/real/*.test.ts. Fails loudly if a tool is missing.
+# MinIO built from its Go module; the backup and restore pods step by step with the operator side
+# of `npm run backup`/`restore`. See tests/real/*.test.ts. Fails loudly if a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
