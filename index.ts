@@ -46,6 +46,7 @@ const ns = namespace.metadata.name;
 const opts = { providers: { kubernetes: provider } };
 
 const DATABASES = ["airflow", "mlflow", "mlops"] as const;
+const MINIO_USERS = ["mlflow", "airflow-logs", "backup"] as const;
 
 // Built from the repository's Dockerfiles when images.build is on; otherwise the references.
 const images = new PlatformImages("images", {
@@ -74,6 +75,9 @@ const secrets = new PlatformSecrets(
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
             "redis-credentials": { password: {} },
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
+            // One MinIO user per client, each limited to its buckets (the bucket Job creates them);
+            // only that Job holds the root credentials. The user names stay, the secrets rotate.
+            ...Object.fromEntries(MINIO_USERS.map((u) => [`minio-${u}`, { "access-key": { kind: "username", rotate: false }, "secret-key": {} }])),
             "airflow-credentials": {
                 "admin-password": {},
                 // Encrypts Connections and Variables in the metadata database: a new key would
@@ -118,6 +122,8 @@ const redis = new Redis(
     opts,
 );
 
+const minioUser = (u: (typeof MINIO_USERS)[number]) => ({ accessKey: secrets.ref(`minio-${u}`, "access-key"), secretKey: secrets.ref(`minio-${u}`, "secret-key") });
+
 const minio = new Minio(
     "minio",
     {
@@ -131,11 +137,18 @@ const minio = new Minio(
         // Artifacts MLflow deletes (mlflow gc) or overwrites stay recoverable for a while.
         versionedDays: { mlflow: config.backup.artifactVersionDays },
         credentialsChecksum: secrets.checksum("minio-credentials"),
+        users: {
+            // The artifact proxy: reads, writes and (mlflow gc) deletes model artifacts.
+            mlflow: { ...minioUser("mlflow"), buckets: { mlflow: "readwrite" } },
+            // Airflow's remote task logs.
+            "airflow-logs": { ...minioUser("airflow-logs"), buckets: { "airflow-logs": "readwrite" } },
+            // Backups copy the artifacts into `backups`; a restore copies them back.
+            backup: { ...minioUser("backup"), buckets: { mlflow: "readwrite", backups: "readwrite" } },
+        },
+        usersChecksum: pulumi.all(MINIO_USERS.map((u) => secrets.checksum(`minio-${u}`))).apply((cs) => cs.join(",")),
     },
     opts,
 );
-
-const minioCredentials = secrets.checksum("minio-credentials");
 
 // Backups go to MinIO's `backups` bucket (components/backup.ts; `npm run backup`, `npm run restore`).
 const backupTarget: BackupTarget = {
@@ -145,8 +158,8 @@ const backupTarget: BackupTarget = {
     postgresHost: postgres.host,
     clientImage: config.minio.clientImage,
     minioHost: minio.serviceName,
-    minioUser: minio.rootUser,
-    minioPassword: minio.rootPassword,
+    minioUser: secrets.ref("minio-backup", "access-key"),
+    minioPassword: secrets.ref("minio-backup", "secret-key"),
     bucket: minio.buckets.backups!,
     // What `npm run restore` compares: a backup restores into the versions that wrote it.
     versions: { postgres: imageTag(config.postgres.image), mlflow: imageTag(config.mlflow.image), airflow: imageTag(config.airflow.image) },
@@ -163,9 +176,9 @@ const mlflow = new Mlflow(
         database: postgres.databases.mlflow!,
         s3Endpoint: minio.endpoint,
         bucket: minio.buckets.mlflow!,
-        s3AccessKey: minio.rootUser,
-        s3SecretKey: minio.rootPassword,
-        credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), minioCredentials]).apply((cs) => cs.join(",")),
+        s3AccessKey: secrets.ref("minio-mlflow", "access-key"),
+        s3SecretKey: secrets.ref("minio-mlflow", "secret-key"),
+        credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), secrets.checksum("minio-mlflow")]).apply((cs) => cs.join(",")),
         deletedRunRetention: { schedule: config.retention.schedule, days: config.retention.mlflowDeletedRunDays, resources: config.retention.jobResources },
         beforeMigration: preMigrationBackup(backupTarget, ownerOf("mlflow")),
     },
@@ -277,7 +290,12 @@ const airflow = new Airflow(
             apiSecretKey: secrets.ref("airflow-credentials", "api-secret-key"),
         },
         adminPassword: secrets.value("airflow-credentials", "admin-password"),
-        logs: { s3Endpoint: minio.endpoint, bucket: minio.buckets["airflow-logs"]!, accessKey: minio.rootUser, secretKey: minio.rootPassword },
+        logs: {
+            s3Endpoint: minio.endpoint,
+            bucket: minio.buckets["airflow-logs"]!,
+            accessKey: secrets.ref("minio-airflow-logs", "access-key"),
+            secretKey: secrets.ref("minio-airflow-logs", "secret-key"),
+        },
         pipelineEnv: {
             // With git-sync the DAGs find config/ next to dags/ in the repository; the local
             // source ships the two files inside the DAG ConfigMap (see localDagFiles).
@@ -290,7 +308,7 @@ const airflow = new Airflow(
         dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
         credentialsChecksum: pulumi
-            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), minioCredentials, secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
+            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), secrets.checksum("minio-airflow-logs"), secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
         metadataRetention: { schedule: config.retention.schedule, days: config.retention.airflowMetadataDays, resources: config.retention.jobResources },

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MinioConfig } from "../config/minio";
-import { container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef } from "./shared";
+import { checksum, container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, plainEnv, podSpec, secretEnv, SecretKeyRef } from "./shared";
 
 export interface MinioArgs {
     readonly namespace: pulumi.Input<string>;
@@ -23,8 +23,64 @@ export interface MinioArgs {
      * none in `expiryDays` (a bucket holds one kind of rule).
      */
     readonly versionedDays?: Readonly<Record<string, number>>;
+    /**
+     * MinIO users the bucket Job creates (or updates), by name: each gets a policy that grants
+     * exactly `buckets` (read: list and get; readwrite: also put and delete). Only the bucket
+     * Job holds the root credentials; every other client gets one of these users.
+     */
+    readonly users?: Readonly<Record<string, MinioUser>>;
     /** Changes when the root credentials rotate; rolls the server and re-runs the bucket Job. */
     readonly credentialsChecksum: pulumi.Input<string>;
+    /** Changes when a user's credentials rotate; re-runs the bucket Job (the server keeps running). */
+    readonly usersChecksum?: pulumi.Input<string>;
+}
+
+/** A MinIO user: credentials in a Secret, and the buckets it may use. */
+export interface MinioUser {
+    readonly accessKey: SecretKeyRef;
+    readonly secretKey: SecretKeyRef;
+    readonly buckets: Readonly<Record<string, "read" | "readwrite">>;
+}
+
+/** An S3 policy document granting exactly these buckets (MinIO's IAM policy language). */
+export function bucketPolicy(buckets: Readonly<Record<string, "read" | "readwrite">>): string {
+    const entries = Object.entries(buckets);
+    if (entries.length === 0) throw new Error("a MinIO user needs at least one bucket");
+    const read = ["s3:GetObject", "s3:GetObjectVersion"];
+    const write = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: entries.flatMap(([bucket, access]) => [
+            {
+                Effect: "Allow",
+                Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:GetBucketVersioning"],
+                Resource: [`arn:aws:s3:::${bucket}`],
+            },
+            { Effect: "Allow", Action: access === "readwrite" ? [...read, ...write] : read, Resource: [`arn:aws:s3:::${bucket}/*`] },
+        ]),
+    });
+}
+
+/**
+ * mc commands that create or update each user, its policy, and attach it: all three are
+ * idempotent (checked against a real MinIO), so a re-run only updates the secret keys. The
+ * names and secrets come from the step's environment ($(VAR), expanded by the kubelet), the
+ * policy documents from the mounted ConfigMap. Named steps: `user-<name>`, `policy-<name>`,
+ * `attach-<name>`.
+ */
+export function userCommands(users: readonly string[], policyDir: string): [string, string[]][] {
+    return users.flatMap((name) => {
+        const v = envSuffix(name);
+        return [
+            [`user-${name}`, ["mc", "admin", "user", "add", ALIAS, `$(ACCESS_KEY_${v})`, `$(SECRET_KEY_${v})`]],
+            [`policy-${name}`, ["mc", "admin", "policy", "create", ALIAS, `${name}-access`, `${policyDir}/${name}.json`]],
+            [`attach-${name}`, ["mc", "admin", "policy", "attach", ALIAS, `${name}-access`, "--user", `$(ACCESS_KEY_${v})`]],
+        ] as [string, string[]][];
+    });
+}
+
+function envSuffix(name: string): string {
+    return name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
 export const MINIO_API_PORT = 9000;
@@ -103,6 +159,13 @@ export class Minio extends pulumi.ComponentResource {
         if (buckets.length === 0) {
             throw new Error("'buckets' must list at least one bucket");
         }
+        const users = Object.entries(args.users ?? {});
+        for (const [user, spec] of users) {
+            if (!/^[a-z][a-z0-9-]{1,30}$/.test(user)) throw new Error(`MinIO user name '${user}' must be 2-31 characters of a-z, 0-9, '-', starting with a letter`);
+            for (const bucket of Object.keys(spec.buckets)) {
+                if (!buckets.includes(bucket)) throw new Error(`MinIO user '${user}' names bucket '${bucket}', which is not in 'buckets'`);
+            }
+        }
         const serverLabels = { name: "minio", instance: name, component: "server", version: imageTag(config.image) };
         const ports = [
             { name: "api", port: MINIO_API_PORT, targetPort: "api" },
@@ -161,6 +224,17 @@ export class Minio extends pulumi.ComponentResource {
         const jobLabels = { name: "minio", instance: name, component: "buckets", version: imageTag(config.clientImage) };
         // The image has no shell, so no script: one container per mc command, in order (init
         // containers, the last one the Job's container).
+        const userEnv = users.flatMap(([user, spec]) => [secretEnv(`ACCESS_KEY_${envSuffix(user)}`, spec.accessKey), secretEnv(`SECRET_KEY_${envSuffix(user)}`, spec.secretKey)]);
+        const POLICY_DIR = "/policies";
+        const policyDocs = Object.fromEntries(users.map(([user, spec]) => [`${user}.json`, bucketPolicy(spec.buckets)]));
+        const policies =
+            users.length > 0
+                ? new k8s.core.v1.ConfigMap(
+                      `${name}-policies`,
+                      { metadata: { name: `${name}-policies`, namespace: args.namespace, labels: labels(jobLabels) }, data: policyDocs },
+                      { parent: this },
+                  )
+                : undefined;
         const mcStep = (stepName: string, command: string[]) =>
             container({
                 name: stepName,
@@ -169,17 +243,18 @@ export class Minio extends pulumi.ComponentResource {
                 command,
                 env: [
                     ...credentials,
+                    ...(stepName.startsWith("user-") || stepName.startsWith("attach-") ? userEnv : []),
                     // mc reads an alias from MC_HOST_<alias>; $(VAR) is expanded by the kubelet,
                     // so the credentials never appear in the pod spec.
                     plainEnv(`MC_HOST_${ALIAS}`, pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}:${MINIO_API_PORT}`),
                     plainEnv("MC_CONFIG_DIR", "/tmp/.mc"),
                 ],
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(policies && stepName.startsWith("policy-") ? [{ name: "policies", mountPath: POLICY_DIR, readOnly: true }] : [])],
             });
         const mcSteps = [
             // `--ignore-existing` makes a re-run a no-op.
             mcStep("mc", ["mc", "mb", "--ignore-existing", ...buckets.map((b) => `${ALIAS}/${b}`)]),
-            ...[...expiryCommands(expiry), ...versioningCommands(versioned)].map(([stepName, command]) => mcStep(stepName, command)),
+            ...[...expiryCommands(expiry), ...versioningCommands(versioned), ...userCommands(users.map(([u]) => u), POLICY_DIR)].map(([stepName, command]) => mcStep(stepName, command)),
         ];
         this.bucketJob = new k8s.batch.v1.Job(
             `${name}-buckets`,
@@ -191,7 +266,12 @@ export class Minio extends pulumi.ComponentResource {
                     template: {
                         metadata: {
                             labels: labels(jobLabels),
-                            annotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
+                            annotations: {
+                                "mlops.dev/credentials-checksum": args.credentialsChecksum,
+                                ...(args.usersChecksum ? { "mlops.dev/users-checksum": args.usersChecksum } : {}),
+                                // A changed policy re-runs the Job (the ConfigMap keeps its name).
+                                ...(users.length > 0 ? { "mlops.dev/policies-checksum": checksum(JSON.stringify(policyDocs)) } : {}),
+                            },
                         },
                         spec: podSpec({
                             runAs: RUN_AS,
@@ -200,7 +280,7 @@ export class Minio extends pulumi.ComponentResource {
                                 ...mcSteps.slice(-1),
                             ],
                             initContainers: mcSteps.slice(0, -1),
-                            volumes: [{ name: "tmp", emptyDir: {} }],
+                            volumes: [{ name: "tmp", emptyDir: {} }, ...(policies ? [{ name: "policies", configMap: { name: policies.metadata.name } }] : [])],
                         }),
                     },
                 },

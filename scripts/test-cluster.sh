@@ -507,9 +507,9 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   fi
   keys_after="$(keys)"
   same="$(comm -12 <(echo "$keys_before") <(echo "$keys_after") | cut -d' ' -f1 | xargs)"
-  [ "$same" = "airflow-credentials/fernet-key postgres-superuser/password" ] \
-    && ok "every credential rotated but the two the data is bound to ($(wc -l <<<"$keys_after") keys; kept: $same)" \
-    || fail "rotation kept other values than the superuser password and the Fernet key: $same"
+  [ "$same" = "airflow-credentials/fernet-key minio-airflow-logs/access-key minio-backup/access-key minio-mlflow/access-key postgres-superuser/password" ] \
+    && ok "every credential rotated but the two the data is bound to and the MinIO user names ($(wc -l <<<"$keys_after") keys; kept: $same)" \
+    || fail "rotation kept other values than the superuser password, the Fernet key and the MinIO user names: $same"
   same_as_before "after the rotation" \
     "everything logs in with the new credentials and reads the same (the Variable still decrypts)"
 else

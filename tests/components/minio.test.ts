@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { k8sObject, podSecurity, RESTRICTED_CONTAINER, secretRef } from "../helpers";
+import { K8sObject, podTemplates } from "../integrity";
 import { LoadedProgram, runProgram } from "../program";
 
 let program: LoadedProgram;
@@ -56,16 +57,40 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
             ["noncurrent-mlflow-1", ["mc", "ilm", "rule", "add", "--noncurrent-expire-days", "30", "platform/mlflow"]],
             ["noncurrent-mlflow-2", ["mc", "ilm", "rule", "rm", "--all", "--force", "platform/mlflow"]],
             ["noncurrent-mlflow-3", ["mc", "ilm", "rule", "add", "--noncurrent-expire-days", "30", "platform/mlflow"]],
+            // One user per client, its policy from the mounted ConfigMap, attached: all idempotent.
+            ...["mlflow", "airflow-logs", "backup"].flatMap((u) => {
+                const v = u.toUpperCase().replace("-", "_");
+                return [
+                    [`user-${u}`, ["mc", "admin", "user", "add", "platform", `$(ACCESS_KEY_${v})`, `$(SECRET_KEY_${v})`]],
+                    [`policy-${u}`, ["mc", "admin", "policy", "create", "platform", `${u}-access`, `/policies/${u}.json`]],
+                    [`attach-${u}`, ["mc", "admin", "policy", "attach", "platform", `${u}-access`, "--user", `$(ACCESS_KEY_${v})`]],
+                ];
+            }),
         ]);
+        const userKeys = ["mlflow", "airflow-logs", "backup"].flatMap((u) => {
+            const v = u.toUpperCase().replace("-", "_");
+            return [
+                { name: `ACCESS_KEY_${v}`, valueFrom: secretRef(`minio-${u}`, "access-key") },
+                { name: `SECRET_KEY_${v}`, valueFrom: secretRef(`minio-${u}`, "secret-key") },
+            ];
+        });
         for (const c of steps) {
             expect(c.image).toBe("quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z");
             expect(c.env).toEqual([
                 ...CREDENTIALS,
+                // Only the steps that name a user see its keys.
+                ...(/^(user|attach)-/.test(c.name) ? userKeys : []),
                 { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000" },
                 { name: "MC_CONFIG_DIR", value: "/tmp/.mc" },
             ]);
             expect(c.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
         }
+        // The policies grant each user exactly its buckets.
+        const docs = k8sObject(program.recorder, "ConfigMap", "minio-policies").data;
+        const granted = (doc: string) => JSON.parse(doc).Statement.map((st: any) => st.Resource[0]).filter((r: string) => !r.endsWith("/*"));
+        expect(granted(docs["mlflow.json"])).toEqual(["arn:aws:s3:::mlflow"]);
+        expect(granted(docs["airflow-logs.json"])).toEqual(["arn:aws:s3:::airflow-logs"]);
+        expect(granted(docs["backup.json"])).toEqual(["arn:aws:s3:::mlflow", "arn:aws:s3:::backups"]);
         expect(pod.securityContext).toEqual(podSecurity(1000, 1000));
     });
 
@@ -78,6 +103,17 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
         expect(() => new Minio("both-rules", { ...base, buckets: ["mlflow"], expiryDays: { mlflow: 3 }, versionedDays: { mlflow: 30 } })).toThrow(
             "bucket 'mlflow' is in both 'expiryDays' and 'versionedDays': a bucket holds one kind of rule",
         );
+    });
+
+    it("keeps the root credentials to the server and the bucket Job: every other pod has a user of its own", () => {
+        const holders = new Set<string>();
+        for (const t of podTemplates(program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject))) {
+            for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
+                if ((c.env ?? []).some((e: any) => e.valueFrom?.secretKeyRef?.name === "minio-credentials")) holders.add(`${t.owner.kind}/${t.owner.metadata.name ?? "<auto-named>"}`);
+            }
+        }
+        expect([...holders].sort()).toEqual(["Job/<auto-named>", "StatefulSet/minio"]);
+        expect(k8sObject(program.recorder, "Job", "minio-buckets").metadata.name).toBeUndefined();
     });
 
     it("rejects bucket names S3 would refuse", async () => {

@@ -40,8 +40,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MLflow", () => {
             // The registry's look-up of a logged model follows the default client's tracking URI.
             { name: "MLFLOW_TRACKING_URI", value: STORE },
             { name: "MLFLOW_S3_ENDPOINT_URL", value: "http://minio.mlops.svc.cluster.local:9000" },
-            { name: "AWS_ACCESS_KEY_ID", valueFrom: secretRef("minio-credentials", "root-user") },
-            { name: "AWS_SECRET_ACCESS_KEY", valueFrom: secretRef("minio-credentials", "root-password") },
+            // Its own MinIO user (bucket mlflow only), never the root credentials.
+            { name: "AWS_ACCESS_KEY_ID", valueFrom: secretRef("minio-mlflow", "access-key") },
+            { name: "AWS_SECRET_ACCESS_KEY", valueFrom: secretRef("minio-mlflow", "secret-key") },
             { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
             { name: "HOME", value: "/tmp" },
         ]);

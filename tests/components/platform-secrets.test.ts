@@ -18,6 +18,13 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "redis-credentials-password": ["alphanumeric", 32],
             "minio-credentials-root-user": ["username", 12],
             "minio-credentials-root-password": ["alphanumeric", 32],
+            // One user per MinIO client, limited to its buckets.
+            "minio-mlflow-access-key": ["username", 12],
+            "minio-mlflow-secret-key": ["alphanumeric", 32],
+            "minio-airflow-logs-access-key": ["username", 12],
+            "minio-airflow-logs-secret-key": ["alphanumeric", 32],
+            "minio-backup-access-key": ["username", 12],
+            "minio-backup-secret-key": ["alphanumeric", 32],
             "airflow-credentials-admin-password": ["alphanumeric", 32],
             "grafana-credentials-admin-password": ["alphanumeric", 32],
             // Raw bytes: the Fernet key (32 bytes, as Fernet requires) and the signing secrets.

@@ -28,6 +28,8 @@ const secrets: Record<string, string> = {
     "redis-credentials/password": randomBytes(16).toString("hex"),
     "minio-credentials/root-user": `mlops${randomBytes(6).toString("hex")}`,
     "minio-credentials/root-password": randomBytes(16).toString("hex"),
+    "minio-airflow-logs/access-key": `mlops${randomBytes(6).toString("hex")}`,
+    "minio-airflow-logs/secret-key": randomBytes(16).toString("hex"),
     "airflow-credentials/fernet-key": randomBytes(32).toString("base64").replace(/\+/g, "-").replace(/\//g, "_"),
     "airflow-credentials/jwt-secret": randomBytes(32).toString("hex"),
     "airflow-credentials/api-secret-key": randomBytes(32).toString("hex"),

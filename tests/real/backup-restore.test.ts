@@ -11,7 +11,8 @@ import { incompatibilities } from "../../scripts/backup/manifest";
 import { k8sObject } from "../helpers";
 import { LoadedProgram, runProgram } from "../program";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres-server";
-import { minioBinDir, resolveEnv, start, Started, waitForHttp } from "../support/processes";
+import { runPodSteps } from "../support/pod-steps";
+import { minioBinDir, start, Started, waitForHttp } from "../support/processes";
 
 /**
  * The backup and restore pods as rendered, step by step (bash scripts of the Postgres image, mc
@@ -32,29 +33,34 @@ const secrets: Record<string, string> = {
     "postgres-roles/airflow": randomBytes(16).toString("hex"),
     "postgres-roles/mlflow": randomBytes(16).toString("hex"),
     "postgres-roles/mlops": randomBytes(16).toString("hex"),
+    ...minioUserSecrets(),
 };
 
-/** Runs the steps of a rendered pod in order, as the kubelet would, with BACKUP_ID set; returns the steps' output. */
-function runSteps(pod: any, id: string, scratch: string): { status: number; failed?: string; output: string } {
-    let output = "";
-    for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-        const env = resolveEnv(c.env, secrets, (v) =>
+function minioUserSecrets(): Record<string, string> {
+    return Object.fromEntries(
+        ["mlflow", "airflow-logs", "backup"].flatMap((u) => [
+            [`minio-${u}/access-key`, `mlops${randomBytes(6).toString("hex")}`],
+            [`minio-${u}/secret-key`, randomBytes(16).toString("hex")],
+        ]),
+    );
+}
+
+/** Runs the steps of a rendered pod in order, as the kubelet would, with BACKUP_ID set. */
+function runSteps(pod: any, id: string, scratch: string) {
+    return runPodSteps(pod, {
+        secrets,
+        rewrite: (v) =>
             v
                 .replace("@minio:9000", `@127.0.0.1:${minioPort}`)
                 .replace(/^postgres\.mlops\.svc\.cluster\.local$/, "127.0.0.1")
                 .replace(/^5432$/, String(pg.port))
-                .replace(/^\/backup$/, scratch)
                 .replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")),
-        );
-        env.BACKUP_ID = id;
-        const args = (c.command as string[]).map((a) => a.replace("$(BACKUP_ID)", id).replace(/^\/backup/, scratch));
-        const [cmd, ...rest] = args;
-        const program = cmd === "mc" ? path.join(minioBinDir(), "mc") : cmd!;
-        const r = spawnSync(program, rest, { encoding: "utf8", env: { PATH: `${pg.binDir}:${process.env.PATH}`, HOME: tmp, ...env }, timeout: 120_000 });
-        output += `--- ${c.name}\n${r.stdout}${r.stderr}`;
-        if (r.status !== 0) return { status: r.status ?? -1, failed: c.name, output };
-    }
-    return { status: 0, output };
+        mounts: { "/backup": scratch, "/policies": path.join(tmp, "policies") },
+        configMaps: { policies: k8sObject(program.recorder, "ConfigMap", "minio-policies").data },
+        fieldValues: { BACKUP_ID: id },
+        path: [pg.binDir],
+        home: tmp,
+    });
 }
 
 function cronPod(name: string): any {

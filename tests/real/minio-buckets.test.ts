@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { k8sObject } from "../helpers";
 import { LoadedProgram, runProgram } from "../program";
 import { freePort } from "../support/postgres-server";
-import { minioBinDir, resolveEnv, start, Started, waitForHttp } from "../support/processes";
+import { runPodSteps } from "../support/pod-steps";
+import { minioBinDir, start, Started, waitForHttp } from "../support/processes";
 
 /**
  * The bucket Job as rendered, step by step against a real MinIO (built from its Go module):
@@ -18,9 +19,15 @@ let program: LoadedProgram;
 let minio: Started;
 let port: number;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mlops-minio-buckets-"));
-const secrets = {
+const secrets: Record<string, string> = {
     "minio-credentials/root-user": `mlops${randomBytes(6).toString("hex")}`,
     "minio-credentials/root-password": randomBytes(16).toString("hex"),
+    ...Object.fromEntries(
+        ["mlflow", "airflow-logs", "backup"].flatMap((u) => [
+            [`minio-${u}/access-key`, `mlops${randomBytes(6).toString("hex")}`],
+            [`minio-${u}/secret-key`, randomBytes(16).toString("hex")],
+        ]),
+    ),
 };
 
 beforeAll(async () => {
@@ -43,14 +50,15 @@ afterAll(async () => {
 /** Runs every step of the rendered Job in order, as the kubelet would; fails on the first failing one. */
 function runJob(): string[] {
     const pod = k8sObject(program.recorder, "Job", "minio-buckets").spec.template.spec;
-    const ran: string[] = [];
-    for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-        const env = resolveEnv(c.env, secrets, (v) => v.replace("@minio:9000", `@127.0.0.1:${port}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")));
-        const r = spawnSync(path.join(minioBinDir(), c.command[0]), c.command.slice(1), { encoding: "utf8", env: { PATH: process.env.PATH, HOME: tmp, ...env }, timeout: 60_000 });
-        expect(r.status, `${c.name}: ${c.command.join(" ")}: ${r.stderr}`).toBe(0);
-        ran.push(c.name);
-    }
-    return ran;
+    const r = runPodSteps(pod, {
+        secrets,
+        rewrite: (v) => v.replace("@minio:9000", `@127.0.0.1:${port}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")),
+        mounts: { "/policies": path.join(tmp, "policies") },
+        configMaps: { policies: k8sObject(program.recorder, "ConfigMap", "minio-policies").data },
+        home: tmp,
+    });
+    expect(r.status, `${r.failed}: ${r.output}`).toBe(0);
+    return [...(pod.initContainers ?? []), ...pod.containers].map((c: any) => c.name);
 }
 
 function mc(args: string[]) {
@@ -68,20 +76,45 @@ function expiryDays(bucket: string): number[] {
 }
 
 describe("the bucket Job as rendered, against a real MinIO", () => {
-    it("creates both buckets and gives airflow-logs one 30-day expiry rule on its first run", () => {
-        expect(runJob()).toEqual(["mc", "expire-airflow-logs-1", "expire-airflow-logs-2", "expire-airflow-logs-3"]);
+    it("creates the buckets, gives airflow-logs one 30-day expiry rule and keeps mlflow versioned, on its first run", () => {
+        expect(runJob().slice(0, 4)).toEqual(["mc", "expire-airflow-logs-1", "expire-airflow-logs-2", "expire-airflow-logs-3"]);
         const ls = mc(["ls", "m"]);
         expect(ls.stdout).toContain("mlflow/");
         expect(ls.stdout).toContain("airflow-logs/");
         expect(expiryDays("airflow-logs")).toEqual([30]);
-        // The model artifacts never expire.
-        expect(mc(["ilm", "rule", "ls", "--json", "m/mlflow"]).stdout).not.toContain("Expiration");
+        // The model artifacts never expire; a deleted or overwritten one stays 30 days as a noncurrent version.
+        const rules = JSON.parse(mc(["ilm", "rule", "ls", "--json", "m/mlflow"]).stdout.trim().split("\n").pop()!).config.Rules;
+        expect(rules.map((r: any) => [r.Expiration, r.NoncurrentVersionExpiration?.NoncurrentDays, r.Status])).toEqual([[undefined, 30, "Enabled"]]);
+        expect(mc(["version", "info", "m/mlflow"]).stdout).toContain("versioning is enabled");
     });
 
     it("still has exactly one rule after running again, twice (re-runs are idempotent)", () => {
         runJob();
         runJob();
         expect(expiryDays("airflow-logs")).toEqual([30]);
+    });
+
+    it("gives each client its own user, which reaches its buckets and nothing else", () => {
+        const as = (u: string, args: string[], input?: string) =>
+            spawnSync(path.join(minioBinDir(), "mc"), args, {
+                input,
+                encoding: "utf8",
+                env: { PATH: process.env.PATH, HOME: tmp, MC_CONFIG_DIR: path.join(tmp, `.mc-${u}`), MC_HOST_u: `http://${secrets[`minio-${u}/access-key`]}:${secrets[`minio-${u}/secret-key`]}@127.0.0.1:${port}` },
+            });
+        const can = (u: string, bucket: string) => ({
+            list: as(u, ["ls", `u/${bucket}`]).status === 0,
+            write: as(u, ["pipe", `u/${bucket}/probe-${u}`], "x").status === 0,
+        });
+        expect(can("mlflow", "mlflow")).toEqual({ list: true, write: true });
+        expect(can("mlflow", "airflow-logs")).toEqual({ list: false, write: false });
+        expect(can("mlflow", "backups")).toEqual({ list: false, write: false });
+        expect(can("airflow-logs", "airflow-logs")).toEqual({ list: true, write: true });
+        expect(can("airflow-logs", "mlflow")).toEqual({ list: false, write: false });
+        expect(can("backup", "backups")).toEqual({ list: true, write: true });
+        expect(can("backup", "mlflow")).toEqual({ list: true, write: true });
+        expect(can("backup", "airflow-logs")).toEqual({ list: false, write: false });
+        // No user administers MinIO: that takes the root credentials, which only this Job holds.
+        for (const u of ["mlflow", "airflow-logs", "backup"]) expect(as(u, ["admin", "user", "list", "u"]).status).not.toBe(0);
     });
 
     it("keeps the objects that are not yet expired", () => {

@@ -9,6 +9,7 @@ import { renderSetupScript } from "../../components/postgres";
 import { k8sObject } from "../helpers";
 import { LoadedProgram, runProgram } from "../program";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres-server";
+import { runPodSteps } from "../support/pod-steps";
 import { minioBinDir, resolveEnv, start, Started, venv, waitForHttp } from "../support/processes";
 
 /**
@@ -29,6 +30,12 @@ const secrets: Record<string, string> = {
     "postgres-roles/mlflow": randomBytes(16).toString("hex"),
     "minio-credentials/root-user": `mlops${randomBytes(6).toString("hex")}`,
     "minio-credentials/root-password": randomBytes(16).toString("hex"),
+    ...Object.fromEntries(
+        ["mlflow", "airflow-logs", "backup"].flatMap((u) => [
+            [`minio-${u}/access-key`, `mlops${randomBytes(6).toString("hex")}`],
+            [`minio-${u}/secret-key`, randomBytes(16).toString("hex")],
+        ]),
+    ),
 };
 
 beforeAll(async () => {
@@ -48,11 +55,15 @@ beforeAll(async () => {
         HOME: tmp,
     });
     await waitForHttp(`http://127.0.0.1:${minioPort}/minio/health/ready`, minio, 60_000);
-    const mc = spawnSync(path.join(bin, "mc"), ["mb", "--ignore-existing", "local/mlflow"], {
-        encoding: "utf8",
-        env: { ...process.env, MC_CONFIG_DIR: path.join(tmp, ".mc"), MC_HOST_local: `http://${secrets["minio-credentials/root-user"]}:${secrets["minio-credentials/root-password"]}@127.0.0.1:${minioPort}` },
+    // The bucket Job as rendered: the buckets, and MLflow's own MinIO user, which the server logs in as.
+    const buckets = runPodSteps(k8sObject(program.recorder, "Job", "minio-buckets").spec.template.spec, {
+        secrets,
+        rewrite: (v) => v.replace("@minio:9000", `@127.0.0.1:${minioPort}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc-job")),
+        mounts: { "/policies": path.join(tmp, "policies") },
+        configMaps: { policies: k8sObject(program.recorder, "ConfigMap", "minio-policies").data },
+        home: tmp,
     });
-    expect(mc.status, mc.stderr).toBe(0);
+    expect(buckets.status, buckets.output).toBe(0);
     mlflowPort = await freePort();
 }, 600_000);
 
