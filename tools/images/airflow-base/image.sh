@@ -5,11 +5,13 @@
 # official one's documented behaviour: config/image-contracts.ts).
 #
 # Airflow's constraints file for 3.3.2 / Python 3.11 is published on GitHub, which is not
-# reachable here. constraints-3.11.txt takes its place: pip's full resolution of the
-# repository's own pins (services/airflow/requirements.txt + dags/requirements.txt). The base
-# installs Airflow and the providers (services/airflow/requirements.txt) with it and ships it
-# as /home/airflow/constraints.txt, where the official image keeps its own; pip is the
-# version the official 3.3 Dockerfile pins (AIRFLOW_PIP_VERSION).
+# reachable here. constraints-3.11.txt takes its place: the versions of the Airflow image's hash
+# lock (services/airflow/requirements.lock.txt, the full resolution of
+# services/airflow/requirements.txt + dags/requirements.txt), written with it by
+# tools/python/lock.sh. The base installs Airflow and the providers
+# (services/airflow/requirements.txt) with it and ships it as /home/airflow/constraints.txt,
+# where the official image keeps its own; pip is the version the official 3.3 Dockerfile pins
+# (AIRFLOW_PIP_VERSION).
 IMAGE_REF=docker.io/apache/airflow:3.3.2-python3.11
 IMAGE_FILES=(services/airflow/requirements.txt)
 PIP_VERSION=26.1.2

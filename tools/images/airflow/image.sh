@@ -5,4 +5,4 @@ IMAGE_REF=docker.io/mlops-platform/airflow:3.3.2-1
 IMAGE_BASES=(airflow-base)
 IMAGE_DOCKERFILE=services/airflow/Dockerfile
 # What the Dockerfile COPYs.
-IMAGE_FILES=(services/airflow/requirements.txt dags/requirements.txt)
+IMAGE_FILES=(services/airflow/requirements.lock.txt)

@@ -3,8 +3,9 @@
 # Here: Debian bookworm's Python 3.11 in a venv at /usr/local, so python, python3 and pip are
 # at the python image's paths (/usr/local/bin, site-packages under /usr/local/lib) and root's
 # pip installs where the official image's does, without touching Debian's own python3.
-# Versions: constraints-3.11.txt (pip's full resolution of services/mlflow/requirements.txt;
-# the official image has none), pip as pinned for the airflow base.
+# Versions: constraints-3.11.txt (the versions of the MLflow image's hash lock,
+# services/mlflow/requirements.lock.txt, for this Python; tools/python/lock.sh writes both; the
+# official image has none), pip as pinned for the airflow base.
 IMAGE_REF=ghcr.io/mlflow/mlflow:v3.5.1
 PIP_VERSION=26.1.2
 IMAGE_BUILD_ARGS=(PIP_VERSION=$PIP_VERSION)

@@ -5,4 +5,4 @@ IMAGE_REF=docker.io/mlops-platform/mlflow:3.5.1-1
 IMAGE_BASES=(mlflow-base)
 IMAGE_DOCKERFILE=services/mlflow/Dockerfile
 # What the Dockerfile COPYs.
-IMAGE_FILES=(services/mlflow/requirements.txt)
+IMAGE_FILES=(services/mlflow/requirements.lock.txt)
