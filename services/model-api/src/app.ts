@@ -272,7 +272,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
             const ts = new Date().toISOString();
             const latencyMs = reply.elapsedTime;
             app.inferenceLog.add(parsed.rows.map((input, i) => ({
-                ts, request_id: String(request.id), model_name: model.name, model_version: model.version, input, price: prices[i]!, latency_ms: latencyMs,
+                ts, request_id: String(request.id), model_name: model.name, model_version: model.version, model_sha256: model.sha256, input, price: prices[i]!, latency_ms: latencyMs,
             })));
         }
         return parsed.batch ? { prices, model: modelRef } : { price: prices[0], model: modelRef };

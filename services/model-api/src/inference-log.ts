@@ -1,12 +1,15 @@
 import { Pool, type PoolConfig } from "pg";
 import type { FastifyBaseLogger } from "fastify";
 import type { Metrics } from "./metrics";
+import { migrate } from "./migrate";
 
 export interface InferenceLogRow {
     ts: string;
     request_id: string;
     model_name: string;
     model_version: string;
+    /** sha256 of the model.onnx that answered (hex). */
+    model_sha256: string;
     input: unknown;
     price: number;
     latency_ms: number;
@@ -23,26 +26,10 @@ export interface InferenceLogOptions {
     log: FastifyBaseLogger;
 }
 
-/** Idempotent migration, run before the first write and again after a failed one. */
-export const MIGRATION = `
-CREATE SCHEMA IF NOT EXISTS serving;
-CREATE TABLE IF NOT EXISTS serving.inference_log (
-    id            bigserial PRIMARY KEY,
-    ts            timestamptz NOT NULL,
-    request_id    text NOT NULL,
-    model_name    text NOT NULL,
-    model_version text NOT NULL,
-    input         jsonb NOT NULL,
-    price         double precision NOT NULL,
-    latency_ms    double precision NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inference_log_ts_idx ON serving.inference_log (ts);
-`;
-
 const INSERT = `
-INSERT INTO serving.inference_log (ts, request_id, model_name, model_version, input, price, latency_ms)
-SELECT ts, request_id, model_name, model_version, input, price, latency_ms
-FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, request_id text, model_name text, model_version text, input jsonb, price float8, latency_ms float8)`;
+INSERT INTO serving.inference_log (ts, request_id, model_name, model_version, model_sha256, input, price, latency_ms)
+SELECT ts, request_id, model_name, model_version, model_sha256, input, price, latency_ms
+FROM jsonb_to_recordset($1::jsonb) AS r(ts timestamptz, request_id text, model_name text, model_version text, model_sha256 text, input jsonb, price float8, latency_ms float8)`;
 
 /**
  * A fault of the data, not of the database: SQLSTATE class 22 (data exception, e.g. jsonb
@@ -138,11 +125,12 @@ export class InferenceLog {
      * error is thrown.
      */
     private async write(rows: InferenceLogRow[], settled: { rows: number }): Promise<void> {
+        // Outside the try: a failed migration is never the rows' fault, whatever its SQLSTATE.
+        if (!this.migrated) {
+            await this.migrate();
+            this.migrated = true;
+        }
         try {
-            if (!this.migrated) {
-                await this.pool.query(MIGRATION);
-                this.migrated = true;
-            }
             await this.pool.query(INSERT, [JSON.stringify(rows)]);
         } catch (err) {
             if (!isDataError(err)) throw err;
@@ -164,6 +152,27 @@ export class InferenceLog {
         }
         this.opts.metrics.logWritten.inc(rows.length);
         settled.rows += rows.length;
+    }
+
+    /**
+     * Brings the table to the latest migration (services/model-api/migrations) on one pooled
+     * connection; the first write waits for it, and a failed write runs it again (the database
+     * may have been replaced). A connection that failed is discarded, not returned to the pool.
+     */
+    private async migrate(): Promise<void> {
+        const client = await this.pool.connect();
+        let failure: Error | undefined;
+        try {
+            const applied = await migrate(client, {
+                log: (level, message) => this.opts.log[level]({ event: "inference_log_migration" }, message),
+            });
+            if (applied.length > 0) this.opts.log.info({ event: "inference_log_migrated", applied }, "inference log schema migrated");
+        } catch (err) {
+            failure = err as Error;
+            throw err;
+        } finally {
+            client.release(failure);
+        }
     }
 
     async close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface LoadedModel {
     readonly name: string;
     readonly version: string;
     readonly source: string;
+    /** sha256 (hex) of the model.onnx bytes this session was made from. */
+    readonly sha256: string;
     readonly loadedAt: Date;
     readonly spec: FeatureSpec;
     readonly session: ort.InferenceSession;
@@ -235,7 +237,7 @@ export class ModelManager {
             await session.release().catch(() => undefined);
             throw err;
         }
-        const next: LoadedModel = { name: this.opts.modelName, version, source, loadedAt: new Date(), spec, session, inflight: 0, retired: false };
+        const next: LoadedModel = { name: this.opts.modelName, version, source, sha256: sha256(onnx), loadedAt: new Date(), spec, session, inflight: 0, retired: false };
         const previous = this.current;
         this.current = next; // the swap: new requests take `next`; running ones keep their reference
         this.failedVersion = undefined;

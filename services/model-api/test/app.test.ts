@@ -180,7 +180,7 @@ describe("the model update hook with HOOK_TOKEN", () => {
     });
 
     it("compares in constant time over hashes, so any length is handled", async () => {
-        const { bearerMatches } = await import("../src/app");
+        const { bearerMatches } = await import("../src/app.js");
         expect(bearerMatches("Bearer s3cret", "s3cret")).toBe(true);
         expect(bearerMatches("Bearer s3cre", "s3cret")).toBe(false);
         expect(bearerMatches("Bearer s3cret" + "x".repeat(10_000), "s3cret")).toBe(false);

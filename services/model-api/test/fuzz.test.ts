@@ -16,7 +16,7 @@ describe("malformed payloads (fast-check)", () => {
     let url: string;
 
     beforeAll(async () => {
-        const fixtures = (await import("./support/helpers")).provided("fixtures");
+        const fixtures = (await import("./support/helpers.js")).provided("fixtures");
         ({ app, url } = await startApp({ MODEL_PATH: fixtures.v1, MAX_BATCH_SIZE: "50", BODY_LIMIT_BYTES: "65536" }, "fuzz"));
         await waitFor("model loaded", async () => (await fetch(`${url}/ready`)).status === 200);
     });

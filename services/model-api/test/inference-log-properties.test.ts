@@ -118,7 +118,7 @@ describe.sequential("inference log: every 200 is stored, every refused row costs
 
     it("a batch mixing good rows with rows Postgres refuses (injected into InferenceLog.add): every good row is written, in order; each refused row is counted unstorable", async () => {
         const good = (id: string): InferenceLogRow => ({
-            ts: new Date().toISOString(), request_id: id, model_name: "realtor-price", model_version: "7",
+            ts: new Date().toISOString(), request_id: id, model_name: "realtor-price", model_version: "7", model_sha256: "0123456789abcdef".repeat(4),
             input: { ...normaliser.listing(seed, "features", TODAY).value }, price: 250_000, latency_ms: 1.5,
         });
         // What validation now refuses at the door, and what a model could still produce (a NaN price).
@@ -127,6 +127,8 @@ describe.sequential("inference log: every 200 is stored, every refused row costs
             surrogate: (r) => ({ ...r, input: { ...(r.input as object), city: "spring\uD800field" } }),
             nanPrice: (r) => ({ ...r, price: Number.NaN }),
             noInput: (r) => ({ ...r, input: undefined }),
+            // The CHECK of migration 0002: only a hex sha256 is stored.
+            badSha256: (r) => ({ ...r, model_sha256: "not-a-sha256" }),
         };
         let run = 0;
         await fc.assert(

@@ -1,8 +1,10 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { PostgresServer } from "../../../tests/support/postgres-server";
+import { sha256 } from "../src/model-cache";
 import { startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
-import { MIGRATION } from "../src/inference-log";
 import { metricValue, post, provided, SEED_PAYLOADS, startApp, waitFor } from "./support/helpers";
 
 /** The inference log against a real Postgres: rows land in mlops.serving.inference_log; with the database gone, serving goes on and drops are counted. */
@@ -13,9 +15,10 @@ describe.sequential("inference log in Postgres", () => {
     let dsn: string;
 
     let query: MlopsDatabase["query"];
+    let migrate: MlopsDatabase["migrate"];
 
     beforeAll(async () => {
-        ({ pg, dsn, query } = await startMlopsDatabase());
+        ({ pg, dsn, query, migrate } = await startMlopsDatabase());
         ({ app, url } = await startApp({ MODEL_PATH: provided("fixtures").v1, DATABASE_URL: dsn, INFERENCE_LOG_FLUSH_MS: "100" }, "inference-log"));
         await waitFor("model loaded", async () => (await fetch(`${url}/ready`)).status === 200);
     });
@@ -40,6 +43,8 @@ describe.sequential("inference log in Postgres", () => {
         expect(rows).toHaveLength(12);
         expect(rows[0].model_name).toBe("realtor-price");
         expect(rows[0].model_version).toBe("local");
+        // The bytes that answered: the fixture file MODEL_PATH names, hashed.
+        expect(new Set(rows.map((r: { model_sha256: string }) => r.model_sha256))).toEqual(new Set([sha256(fs.readFileSync(path.join(provided("fixtures").v1, "model.onnx")))]));
         expect(rows[0].input).toMatchObject({ status: "for_sale", state: "illinois", zip_code: "62704", bed: 3, prev_sold_date: "2022-03-15" });
         expect(rows[0].price).toBeCloseTo(prices[0]!, 6);
         expect(rows[1].price).toBeCloseTo(prices[1]!, 6);
@@ -49,9 +54,9 @@ describe.sequential("inference log in Postgres", () => {
         expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(12);
     });
 
-    it("the migration is idempotent", async () => {
-        await query(MIGRATION);
-        await query(MIGRATION);
+    it("the first write migrated the table to the latest version; migrating again applies nothing and keeps the rows", async () => {
+        expect((await query("SELECT name FROM serving.model_api_migrations ORDER BY id")).map((r) => r.name)).toEqual(["0001_inference-log", "0002_model-sha256"]);
+        expect(await migrate()).toEqual([]);
         expect((await query("SELECT count(*)::int AS n FROM serving.inference_log"))[0].n).toBe(12);
     });
 

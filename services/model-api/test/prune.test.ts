@@ -4,7 +4,6 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PostgresServer } from "../../../tests/support/postgres-server";
-import { MIGRATION } from "../src/inference-log";
 import { pruneInferenceLog } from "../src/prune";
 import { startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
 
@@ -15,6 +14,7 @@ describe.sequential("pruning serving.inference_log", () => {
     let pg: PostgresServer;
     let dsn: string;
     let query: MlopsDatabase["query"];
+    let migrate: MlopsDatabase["migrate"];
 
     /** `n` rows logged `ageDays` days ago (a second apart), with `tag` as their model version. */
     const insert = (n: number, ageDays: number, tag: string) =>
@@ -29,7 +29,7 @@ describe.sequential("pruning serving.inference_log", () => {
     const run = (env: Record<string, string>) => spawnSync(process.execPath, [cli], { encoding: "utf8", env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
 
     beforeAll(async () => {
-        ({ pg, dsn, query } = await startMlopsDatabase());
+        ({ pg, dsn, query, migrate } = await startMlopsDatabase());
     });
     afterAll(() => pg?.stop());
 
@@ -44,7 +44,7 @@ describe.sequential("pruning serving.inference_log", () => {
     });
 
     it("deletes exactly the rows older than the retention, in batches, and keeps the rest", async () => {
-        await query(MIGRATION);
+        await migrate();
         await insert(1200, 200, "old");
         await insert(30, 91, "just-old");
         await insert(25, 89, "recent");
