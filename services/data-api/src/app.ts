@@ -77,6 +77,7 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
                   connectTimeoutMs: state.connectTimeoutMs,
                   statementTimeoutMs: state.statementTimeoutMs,
                   onPoolError: (err) => app.log.warn({ event: "state_pool_error", error: err.message }, "an idle Postgres connection was lost"),
+                  log: (level, message, fields) => app.log[level]({ event: "state_migration", ...fields }, message),
               })
             : new FileStateStore(state.file));
     const csvRows = config.csvPath ? await loadCsv(config.csvPath, config.csvMaxRows) : undefined;

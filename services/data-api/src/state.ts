@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pg from "pg";
+import { migrate } from "./migrate.js";
 
 /** What a /data call gets: the batch to serve, or "every batch has been served". */
 export type Advance = { readonly kind: "batch"; readonly batchNumber: number; readonly advanced: boolean } | { readonly kind: "exhausted" };
@@ -111,6 +112,8 @@ export interface PostgresStoreOptions {
     readonly statementTimeoutMs?: number;
     /** Where a connection lost while idle in the pool is reported (it must not crash the process). */
     readonly onPoolError?: (err: Error) => void;
+    /** Where migration messages go: what was applied (info), the migration library's own lines (debug, warn, error). */
+    readonly log?: (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 }
 
 /**
@@ -124,7 +127,7 @@ export class PostgresStateStore implements BatchStateStore {
     private readonly pool: pg.Pool;
     private schema?: Promise<void>;
 
-    constructor(databaseUrl: string, opts: PostgresStoreOptions = {}) {
+    constructor(databaseUrl: string, private readonly opts: PostgresStoreOptions = {}) {
         const statementTimeout = opts.statementTimeoutMs ?? 5_000;
         this.pool = new pg.Pool({
             connectionString: databaseUrl,
@@ -166,25 +169,15 @@ export class PostgresStateStore implements BatchStateStore {
         }
     }
 
-    /** Creates the table once; replicas starting together serialise on an advisory lock. Retried after a failure. */
+    /**
+     * Brings the table to the latest migration (services/data-api/migrations) once, before the
+     * first call; replicas starting together serialise on the migrations' advisory lock. Retried
+     * after a failure.
+     */
     private ready(): Promise<void> {
         this.schema ??= this.withClient(async (client) => {
-            try {
-                await client.query("BEGIN");
-                await client.query("SELECT pg_advisory_xact_lock(hashtext('data_api_batch_state'))");
-                await client.query(
-                    `CREATE TABLE IF NOT EXISTS data_api_batch_state (
-                        group_number integer NOT NULL,
-                        day text NOT NULL,
-                        batch_number integer NOT NULL,
-                        advanced_at timestamptz NOT NULL,
-                        PRIMARY KEY (group_number, day))`,
-                );
-                await client.query("COMMIT");
-            } catch (err) {
-                await client.query("ROLLBACK").catch(() => undefined);
-                throw err;
-            }
+            const applied = await migrate(client, { log: this.opts.log });
+            if (applied.length > 0) this.opts.log?.("info", "batch state schema migrated", { applied });
         }).catch((err: unknown) => {
             this.schema = undefined;
             throw err;

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { FastifyInstance } from "fastify";
+import pg from "pg";
 import type { PostgresServer } from "../../../tests/support/postgres-server.js";
 import { buildApp } from "../src/app.js";
 import { loadConfig, type DataApiConfig } from "../src/config.js";
@@ -64,4 +65,28 @@ export function postgresControl(pg: PostgresServer): { stop(): void; start(): vo
         start: () =>
             pgCtl(["-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60", "-o", `-p ${pg.port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]),
     };
+}
+
+/** `sql` on a fresh connection to `dsn`; the rows. */
+export async function queryOn(dsn: string, sql: string, params: unknown[] = []): Promise<any[]> {
+    const c = new pg.Client({ connectionString: dsn });
+    await c.connect();
+    try {
+        return (await c.query(sql, params)).rows;
+    } finally {
+        await c.end();
+    }
+}
+
+/**
+ * A database `name` owned by a login role of the same name, and that role's URL: the cluster's
+ * layout (the setup Job makes role `mlops` own database `mlops`), so migrations run without
+ * superuser rights, as they do there.
+ */
+export function createOwnedDatabase(server: PostgresServer, name: string): string {
+    const password = `pw-${name}`;
+    const psql = (sql: string) => execFileSync(path.join(server.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", sql], { env: server.env() });
+    psql(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
+    psql(`CREATE DATABASE ${name} OWNER ${name} ENCODING 'UTF8' TEMPLATE template0`);
+    return `postgres://${name}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${name}`;
 }
