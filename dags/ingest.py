@@ -27,11 +27,11 @@ from mlops_common import DEFAULT_ARGS, RAW_LISTINGS, db_params, settings
 )
 def ingest():
     @task
-    def ensure_schema() -> None:
+    def ensure_schema() -> list[str]:
+        """The pipeline's tables at their latest migration (include/migrations); the revisions applied."""
         from include import db
 
-        with db.connect(db_params()) as conn:
-            db.ensure_schema(conn)
+        return db.migrate(db_params())
 
     @task(outlets=[RAW_LISTINGS])
     def fetch_batch() -> dict:

@@ -1,112 +1,31 @@
 """Tables of the pipeline in database `mlops` and fast bulk writes.
 
-Schemas: raw (as received), clean (normalised, split, decisions, model history).
-The DDL is idempotent; the first task of each DAG applies it.
+Schemas: raw (as received), clean (normalised, split, decisions, model history). Their
+schema is versioned: Alembic revisions in include/migrations/versions, applied by `migrate`
+in the first task of each DAG (see dags/README.md, "Schema and migrations").
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-DDL = """
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE SCHEMA IF NOT EXISTS clean;
-
--- One row per listing as the data API sent it. Natural key: the row's place in the
--- batch the API numbered (group, day, batch_number, row_in_batch); see dags/README.md.
-CREATE TABLE IF NOT EXISTS raw.listings (
-    id            bigserial PRIMARY KEY,
-    group_number  integer     NOT NULL,
-    day           text        NOT NULL,
-    batch_number  integer     NOT NULL,
-    row_in_batch  integer     NOT NULL,
-    row_hash      text        NOT NULL,
-    record        jsonb       NOT NULL,
-    loaded_at     timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (group_number, day, batch_number, row_in_batch)
-);
-
-CREATE TABLE IF NOT EXISTS raw.ingest_log (
-    id            bigserial PRIMARY KEY,
-    group_number  integer     NOT NULL,
-    day           text        NOT NULL,
-    batch_number  integer,
-    received      integer     NOT NULL,
-    inserted      integer     NOT NULL,
-    duplicates    integer     NOT NULL,
-    conflicting   integer     NOT NULL,
-    outcome       text        NOT NULL,
-    fetched_at    timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS clean.listings (
-    id             bigserial PRIMARY KEY,
-    raw_id         bigint NOT NULL UNIQUE REFERENCES raw.listings (id),
-    batch_number   integer NOT NULL,
-    brokered_by    double precision,
-    status         text NOT NULL,
-    price          double precision NOT NULL,
-    bed            double precision,
-    bath           double precision,
-    acre_lot       double precision,
-    street         text,
-    city           text,
-    state          text NOT NULL,
-    zip_code       text,
-    house_size     double precision,
-    prev_sold_date date,
-    split          text NOT NULL CHECK (split IN ('train', 'test')),
-    cleaned_at     timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS listings_split_idx ON clean.listings (split);
-
--- Raw rows the cleaning step dropped, with the reason, so they are not examined again.
-CREATE TABLE IF NOT EXISTS clean.rejected_listings (
-    raw_id      bigint PRIMARY KEY REFERENCES raw.listings (id),
-    reason      text NOT NULL,
-    rejected_at timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS clean.cleaning_log (
-    id         bigserial PRIMARY KEY,
-    run_at     timestamptz NOT NULL DEFAULT now(),
-    rows_in    integer NOT NULL,
-    rows_out   integer NOT NULL,
-    rejected   integer NOT NULL,
-    reasons    jsonb NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS clean.training_decisions (
-    id               bigserial PRIMARY KEY,
-    decided_at       timestamptz NOT NULL DEFAULT now(),
-    train            boolean NOT NULL,
-    reason           text NOT NULL,
-    new_rows         integer NOT NULL,
-    total_rows       integer NOT NULL,
-    max_clean_id     bigint NOT NULL,
-    psi              jsonb NOT NULL,
-    production_version text,
-    trained_version  text
-);
-
-CREATE TABLE IF NOT EXISTS clean.model_history (
-    id                  bigserial PRIMARY KEY,
-    decided_at          timestamptz NOT NULL DEFAULT now(),
-    model_name          text NOT NULL,
-    candidate_version   text NOT NULL,
-    production_version  text,
-    metric              text NOT NULL,
-    candidate_value     double precision NOT NULL,
-    production_value    double precision,
-    test_rows           integer NOT NULL,
-    promoted            boolean NOT NULL,
-    reason              text NOT NULL,
-    notified            boolean
-);
-"""
+# The pipeline's migrations: Alembic revisions in include/migrations/versions, in order.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The pipeline's own version table (public schema): database `mlops` also holds the model API's
+# and the data API's tables and version tables; Airflow's and MLflow's `alembic_version` are in
+# their own databases.
+VERSION_TABLE = "pipeline_alembic_version"
+# Serialises concurrent runs (pg_advisory_xact_lock): "mlops" in ASCII, then the owner's number
+# (1 model API, 2 data API, 3 pipeline), so owners never wait on each other.
+MIGRATION_LOCK_KEY = 0x6d6c6f707303
+# Alembic's `context` and `op` are process-wide proxies: one run at a time in a process (the
+# advisory lock serialises processes).
+_ALEMBIC_RUN = threading.Lock()
 
 
 @contextmanager
@@ -126,12 +45,28 @@ def connect(params: dict[str, Any]) -> Iterator[Any]:
         conn.close()
 
 
-def ensure_schema(conn) -> None:
-    with conn.cursor() as cur:
-        # Serialise concurrent first runs of the DDL (CREATE ... IF NOT EXISTS can race).
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('mlops.pipeline.ddl'))")
-        cur.execute(DDL)
-    conn.commit()
+def migrate(params: dict[str, Any], revision: str = "head") -> list[str]:
+    """Brings the pipeline's tables to `revision` (the latest by default) with Alembic, in one
+    transaction on a connection of its own made from psycopg2 keyword parameters. Concurrent
+    callers wait on an advisory lock, then find nothing to do. Returns the revisions applied,
+    in order (empty when already there)."""
+    import psycopg2
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine("postgresql+psycopg2://", creator=lambda: psycopg2.connect(**params), poolclass=NullPool)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    applied: list[str] = []
+    try:
+        with _ALEMBIC_RUN, engine.begin() as connection:
+            config.attributes.update(connection=connection, applied=applied)
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+    return applied
 
 
 def _csv_value(value: Any) -> Any:

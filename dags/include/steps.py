@@ -50,8 +50,8 @@ def read_clean(conn, *, split: str | None = None, max_id: int | None = None, min
 
 def ingest_step(db_params: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Raises ingest.NoMoreData (after logging it) when the API has no new batch."""
+    db.migrate(dict(db_params))
     with db.connect(dict(db_params)) as conn:
-        db.ensure_schema(conn)
         try:
             batch = ingest.fetch_batch(settings.data_api_url, settings.group_number, settings.day,
                                        timeout=settings.http_timeout)
@@ -62,8 +62,8 @@ def ingest_step(db_params: Mapping[str, Any], settings: Settings) -> dict[str, A
 
 
 def clean_step(db_params: Mapping[str, Any], settings: Settings, today: date) -> dict[str, Any]:
+    db.migrate(dict(db_params))
     with db.connect(dict(db_params)) as conn:
-        db.ensure_schema(conn)
         return clean.clean_new_rows(conn, today, settings.test_fraction)
 
 

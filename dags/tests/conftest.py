@@ -24,16 +24,21 @@ def postgres():
 
 
 @pytest.fixture
-def mlops_db(postgres, request):
-    """A fresh database per test (named after it), owned by its own role, schema applied."""
+def empty_db(postgres, request):
+    """A fresh, empty database per test (named after it), owned by its own role, as the
+    platform's setup Job makes database `mlops` owned by role `mlops`."""
     import secrets
-
-    from include import db
 
     name = f"t_{secrets.token_hex(3)}_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
     password = secrets.token_urlsafe(12)
     postgres.create_database(name, password)
-    params = postgres.params(dbname=name, user=name, password=password)
-    with db.connect(params) as conn:
-        db.ensure_schema(conn)
-    return params
+    return postgres.params(dbname=name, user=name, password=password)
+
+
+@pytest.fixture
+def mlops_db(empty_db):
+    """A fresh database per test, migrated to the latest revision (include/migrations)."""
+    from include import db
+
+    db.migrate(empty_db)
+    return empty_db

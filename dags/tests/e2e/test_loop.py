@@ -257,3 +257,22 @@ def test_model_api_serves_the_promoted_version_with_sklearn_prices(loop):
     rel = np.abs(api_prices - sk_prices) / sk_prices
     print(f"model API v{version}: {len(payloads)} rows, max relative API-vs-sklearn difference {rel.max():.2e}")
     assert rel.max() <= 1e-4
+
+    # Database `mlops` holds three owners' tables, each migrated by its own tool into its own
+    # version table: the pipeline (Alembic, by the ingest DAG), the data API and the model API
+    # (node-pg-migrate, before their first writes). The inference log names the bytes that answered.
+    assert q(plat, f"SELECT version_num FROM {db.VERSION_TABLE}") == [("0001",)]
+    assert q(plat, "SELECT name FROM data_api_migrations ORDER BY id") == [("0001_batch-state",)]
+    registered = mlflow_get(plat, "model-versions/get", name="realtor-price", version=version)["model_version"]["tags"]
+    sha = next(t["value"] for t in registered if t["key"] == "model_sha256")
+
+    def logged():
+        return (q(plat, "SELECT to_regclass('serving.inference_log') IS NOT NULL")[0][0]
+                and q(plat, "SELECT count(*) FROM serving.inference_log")[0][0] > 0)
+
+    deadline = time.monotonic() + 30
+    while not logged():
+        assert time.monotonic() < deadline, "no inference log row within 30 s"
+        time.sleep(0.5)
+    assert q(plat, "SELECT name FROM serving.model_api_migrations ORDER BY id") == [("0001_inference-log",), ("0002_model-sha256",)]
+    assert q(plat, "SELECT DISTINCT model_version, model_sha256 FROM serving.inference_log") == [(str(version), sha)]

@@ -157,8 +157,11 @@ def _start_data_api(plat: Platform, *, batches: int, batch_size: int) -> None:
         port = free_port()
         env = {**os.environ, "DATA_API_HOST": "127.0.0.1", "DATA_API_PORT": str(port),
                "DATA_API_BATCHES": str(batches), "DATA_API_BATCH_SIZE": str(batch_size),
-               "DATA_API_INTERVAL_SECONDS": "0", "DATA_API_STATE_FILE": str(plat.workdir / "data-api-state.json"),
-               "DATA_API_LOG_LEVEL": "warn"}
+               "DATA_API_INTERVAL_SECONDS": "0", "DATA_API_LOG_LEVEL": "warn",
+               # The platform's default backend: counters in database `mlops`, beside the pipeline's
+               # and the model API's tables, each owner with its own version table.
+               "DATA_API_STATE_BACKEND": "postgres",
+               "DATA_API_DATABASE_URL": plat.postgres.url("mlops", user="mlops", password=plat.passwords["mlops"])}
         proc, log = plat.start("data-api", ["node", str(server_js)], env, cwd=server_js.parent.parent)
         plat.urls["data_api"] = f"http://127.0.0.1:{port}"
         plat.urls["data_api_kind"] = "services/data-api"
