@@ -682,3 +682,30 @@ describe("the table", () => {
         expect(contractFor(ref)?.repository).toBe(contract);
     });
 });
+
+describe("the versioned schema migrations travel with the code that applies them", () => {
+    const sqlFiles = (dir: string) => fs.readdirSync(path.join(ROOT, dir)).sort();
+
+    it.each([
+        // model-api: beside the nearest package.json above dist/src (src/migrate.ts, migrationsDir).
+        ["services/model-api", "/app/services/model-api/migrations", ["0001_inference-log.sql", "0002_model-sha256.sql"]],
+        // data-api: one level above dist/ (src/migrate.ts, MIGRATIONS_DIR).
+        ["services/data-api", "/app/services/data-api/migrations", ["0001_batch-state.sql"]],
+    ])("%s: the image's final stage copies migrations/ from the context to %s, where the code looks", async (service, inImage, files) => {
+        const { copies, finalStage, parseDockerfile, resolveInImage, workdirAt } = await import("./images/dockerfile");
+        const file = `${service}/Dockerfile`;
+        const stage = finalStage(parseDockerfile(file, fs.readFileSync(path.join(ROOT, file), "utf8")));
+        const fromContext = copies(stage)
+            .filter((c) => c.from === null)
+            .map((c) => ({ sources: c.sources, dest: resolveInImage(workdirAt(stage, c.ins), c.dest) }));
+        expect(fromContext).toContainEqual({ sources: [`${service}/migrations`], dest: inImage });
+        // Only migrations in the folder: node-pg-migrate loads every file there as one.
+        expect(sqlFiles(`${service}/migrations`)).toEqual(files);
+    });
+
+    it("dags/include/migrations: the local DAG source ships every file Alembic loads (git-sync ships the whole repository)", async () => {
+        const { readDagFiles } = await import("../components/airflow-dags");
+        const shipped = Object.keys(readDagFiles(path.join(ROOT, "dags"))).filter((p) => p.startsWith("include/migrations/")).sort();
+        expect(shipped).toEqual(["include/migrations/env.py", "include/migrations/versions/0001_raw_and_clean_tables.py"]);
+    });
+});
