@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Usage: tools/python/venv.sh NAME
 # Builds (or reuses) the Python virtualenv described by tools/python/NAME.txt (a pip
-# requirements file with exact pins; it may `-r` other files) in a cache directory outside
-# the clone, keyed by a hash of the requirement files and the Python version, and prints
+# requirements file with exact pins; it may `-r` other files and `-c` a lock) in a cache
+# directory outside the clone, keyed by a hash of those files and the Python version, and prints
 # the venv's path on stdout. Progress goes to stderr. A warm call takes well under a second.
 #
 #   VENV=$(tools/python/venv.sh pipeline) && "$VENV/bin/python" -m pytest dags/tests
@@ -17,10 +17,10 @@ req="$here/$name.txt"
 python="${PYTHON:-python3}"
 pyver="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
-# Hash the file and everything it includes with -r (one level deep is all we use).
+# Hash the file and everything it includes with -r or -c (one level deep is all we use).
 files=("$req")
 while read -r inc; do files+=("$(cd "$(dirname "$req")" && realpath "$inc")"); done \
-  < <(sed -n 's/^-r[[:space:]]*//p' "$req")
+  < <(sed -n 's/^-[rc][[:space:]]*//p' "$req")
 key="$(cat "${files[@]}" | sha256sum | cut -c1-12)"
 
 root="${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-platform}/venvs"
