@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The Node services' Dockerfiles (model-api, data-api, ui), without a Docker engine:
+# The services' Dockerfiles, without a Docker engine (1 and 3: the Node ones, model-api, data-api, ui):
 #   1. tests/images/contract.check.ts: each Dockerfile parsed by dockerfile-ast and linted by
 #      dockerfile-utils; multi-stage, pinned FROMs, non-root numeric USER, node_modules from an
 #      --omit=dev install (workspace-local ones included), lockfile before npm ci, exec-form CMD.
-#   2. tests/images/rehearsal.check.ts: each Dockerfile rehearsed as plain processes (stage
+#   2. tests/images/python.check.ts: the Python images (airflow, mlflow) install exactly their hash
+#      lock (pip --no-deps --require-hashes), every lock entry hashed and agreeing with the pin
+#      files, the local bases and the test venvs held to the same versions (tools/python/lock.sh).
+#   3. tests/images/rehearsal.check.ts: each Dockerfile rehearsed as plain processes (stage
 #      filesystems as temp directories, RUN through sh with the npm Node 20's images ship), then
 #      the final stage's CMD started as uid 1000 (setpriv) on a free loopback port: /health and
 #      the service's probes must answer. A mutant without node_modules must fail to start.
