@@ -912,7 +912,7 @@ const CONTRACTS: readonly ImageContract[] = [
             sameVersion: true,
             localRef: "ghcr.io/mlflow/mlflow:v3.5.1",
             note:
-                "mlflow==3.5.1 from PyPI with tools/images/mlflow-base/constraints-3.11.txt (pip's full resolution of services/mlflow/requirements.txt) and pip 26.1.2, " +
+                "mlflow==3.5.1 from PyPI with tools/images/mlflow-base/constraints-3.11.txt (the versions of the MLflow image's hash lock services/mlflow/requirements.lock.txt for this Python) and pip 26.1.2, " +
                 "in a venv at /usr/local on Debian bookworm's Python 3.11, so python3, pip and mlflow are at the python image's paths; root, no ENTRYPOINT, CMD python3, as upstream. " +
                 "Differences from upstream: Debian's Python 3.11 (upstream the python image's own 3.10); every installed version fixed by the constraints file (upstream has none)",
             source: "tools/images/mlflow-base/image.sh",
@@ -964,7 +964,7 @@ const CONTRACTS: readonly ImageContract[] = [
             sameVersion: true,
             localRef: "docker.io/mlops-platform/mlflow:3.5.1-1",
             note:
-                "services/mlflow/Dockerfile as written, on the local ghcr.io/mlflow/mlflow:v3.5.1 (tools/images/mlflow-base); " +
+                "services/mlflow/Dockerfile as written (pip install --no-deps --require-hashes of services/mlflow/requirements.lock.txt), on the local ghcr.io/mlflow/mlflow:v3.5.1 (tools/images/mlflow-base); " +
                 "the differences from an upstream-based build are the base's (Debian's Python 3.11 in a venv at /usr/local, not 3.10)",
             source: "tools/images/mlflow/image.sh",
         },
@@ -1007,7 +1007,7 @@ const CONTRACTS: readonly ImageContract[] = [
             localRef: "docker.io/apache/airflow:3.3.2-python3.11",
             note:
                 "apache-airflow 3.3.2 with the celery, postgres and amazon providers and statsd (services/airflow/requirements.txt) from PyPI, with pip 26.1.2 and tools/images/airflow-base/constraints-3.11.txt " +
-                "(pip's full resolution of services/airflow/requirements.txt and dags/requirements.txt on the image's Python: Airflow's own constraints file lives on GitHub, unreachable here), " +
+                "(the versions of the Airflow image's hash lock services/airflow/requirements.lock.txt, the full resolution of services/airflow/requirements.txt and dags/requirements.txt on the image's Python: Airflow's own constraints file lives on GitHub, unreachable here), " +
                 "in a venv at /home/airflow/.local owned 50000:0 and group-writable, on Debian bookworm's Python 3.11.2, behind our own /entrypoint under dumb-init. " +
                 "Differences from upstream: Debian's Python (upstream compiles its own CPython); only those three providers and statsd (upstream ~30 extras; no FAB, so `airflow users create`, " +
                 "which _AIRFLOW_WWW_USER_CREATE runs, does not exist); _PIP_ADDITIONAL_REQUIREMENTS is refused with exit 1; no /clean-logs, airflow-scheduler-autorestart, sudo or LABELs; " +
@@ -1057,7 +1057,7 @@ const CONTRACTS: readonly ImageContract[] = [
             sameVersion: true,
             localRef: "docker.io/mlops-platform/airflow:3.3.2-1",
             note:
-                "services/airflow/Dockerfile as written, on the local apache/airflow:3.3.2-python3.11 (tools/images/airflow-base); " +
+                "services/airflow/Dockerfile as written (pip install --no-deps --require-hashes of services/airflow/requirements.lock.txt), on the local apache/airflow:3.3.2-python3.11 (tools/images/airflow-base); " +
                 "the differences from an upstream-based build are the base's (Debian's Python 3.11.2, only the celery, postgres and amazon providers and statsd, no FAB, our own /entrypoint)",
             source: "tools/images/airflow/image.sh",
         },
