@@ -88,6 +88,14 @@ bash scripts/cluster-images.sh build >/dev/null
 phase_end
 
 phase "cluster up"
+# The kubelet evicts pods when its filesystem has less than 5% free (scripts/cluster-up.sh,
+# evictionHard): below 10%, evictions during the run look like random pod failures. Say so first.
+free_pct="$(df -P "$(dirname "$MLOPS_CLUSTER_DIR")" | awk 'NR == 2 { printf "%d", 100 * $4 / $2 }')"
+if [ "$free_pct" -lt 10 ]; then
+  fail "the node's filesystem has ${free_pct}% free: the kubelet evicts pods below 5% (free space, e.g. old caches, before running this tier)"
+else
+  ok "the node's filesystem has ${free_pct}% free (the kubelet evicts pods below 5%)"
+fi
 bash scripts/cluster-up.sh | tee "/tmp/cluster-up.$$.log" | sed 's/^/  /'
 KUBECONFIG="$(sed -n 's/^KUBECONFIG=//p' "/tmp/cluster-up.$$.log")"
 rm -f "/tmp/cluster-up.$$.log"
