@@ -588,12 +588,20 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     fail "pulumi destroy without protectData"; tail -30 "$WORK/destroy-drill.log"
   fi
   stop_forwards
-  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-drill.log" 2>&1 \
-     && versions="$(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS | jq '.model_versions // [] | length')" \
-     && [ "$versions" = 0 ]; then
-    ok "pulumi up: a new, empty platform (no model version in the registry)"
+  if "${PULUMI[@]}" up --stack "$STACK" --yes --skip-preview >"$WORK/up-drill.log" 2>&1; then
+    # The Services are new (new ClusterIPs): the first request can come before kube-proxy has
+    # written their rules, so the registry is asked until it answers (at most 120 s).
+    versions=""; q0=$SECONDS
+    until versions="$(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS 2>"$WORK/up-drill.curl" | jq '.model_versions // [] | length')" && [ -n "$versions" ]; do
+      [ $((SECONDS - q0)) -ge 120 ] && break; sleep 3
+    done
+    if [ "$versions" = 0 ]; then
+      ok "pulumi up: a new, empty platform (no model version in the registry; it answered $((SECONDS - q0))s after up)"
+    else
+      fail "pulumi up after the destroy: the registry answered '${versions:-nothing}' within 120s (want 0 versions): $(cat "$WORK/up-drill.curl")"
+    fi
   else
-    fail "pulumi up after the destroy"; tail -30 "$WORK/up-drill.log"
+    fail "pulumi up after the destroy"; grep -E 'error:|failed|timed out' "$WORK/up-drill.log" | head -20; tail -30 "$WORK/up-drill.log"
   fi
   restore_t0=$SECONDS
   if backup_cli restore "${id:-none}" --yes --dir "$WORK/backups" >"$WORK/restore.log" 2>&1 \
