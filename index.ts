@@ -18,6 +18,7 @@ import { Mlflow, MLFLOW_PORT } from "./components/mlflow";
 import { ModelApi, MODEL_API_PORT } from "./components/model-api";
 import { Ui, UI_PORT } from "./components/ui";
 import { Minio, MINIO_API_PORT, MINIO_CONSOLE_PORT } from "./components/minio";
+import { NetworkPolicies, Wiring } from "./components/network-policies";
 import { PlatformSecrets } from "./components/platform-secrets";
 import { Postgres, POSTGRES_PORT } from "./components/postgres";
 import { Redis, REDIS_PORT } from "./components/redis";
@@ -43,7 +44,11 @@ const namespace = new k8s.core.v1.Namespace(
     { provider, retainOnDelete: config.protectData, protect: config.protectData },
 );
 const ns = namespace.metadata.name;
-const opts = { providers: { kubernetes: provider } };
+// Records what every component creates; the NetworkPolicies at the end derive the allowed
+// flows from it (who was handed whose Service name), not from a list kept by hand.
+const wiring = new Wiring();
+const providers = { kubernetes: provider };
+const opts: pulumi.ComponentResourceOptions = { providers, transformations: [wiring.transformation] };
 
 const DATABASES = ["airflow", "mlflow", "mlops"] as const;
 const MINIO_USERS = ["mlflow", "airflow-logs", "backup"] as const;
@@ -157,7 +162,7 @@ const backupTarget: BackupTarget = {
     postgresImage: config.postgres.image,
     postgresHost: postgres.host,
     clientImage: config.minio.clientImage,
-    minioHost: minio.serviceName,
+    minioHost: minio.host,
     minioUser: secrets.ref("minio-backup", "access-key"),
     minioPassword: secrets.ref("minio-backup", "secret-key"),
     bucket: minio.buckets.backups!,
@@ -300,6 +305,9 @@ const airflow = new Airflow(
             // With git-sync the DAGs find config/ next to dags/ in the repository; the local
             // source ships the two files inside the DAG ConfigMap (see localDagFiles).
             ...(config.airflow.dags.source === "local" ? { MLOPS_CONFIG_DIR: `${DAGS_MOUNT}/${LOCAL_CONFIG_DIR}` } : {}),
+        },
+        // Only the Celery workers run tasks, so only they get the endpoints tasks call.
+        taskEnv: {
             MLFLOW_TRACKING_URI: mlflow.trackingUri,
             MODEL_API_URL: modelApi.url,
             DATA_API_URL: dataApi.url,
@@ -350,6 +358,21 @@ const ingress = config.ingress.enabled
       )
     : undefined;
 
+// Default-deny ingress for the namespace plus the flows derived from the wiring above.
+const networkPolicies = config.network.policies
+    ? new NetworkPolicies(
+          "network",
+          {
+              namespace: ns,
+              wiring,
+              scrapers: prometheus.statefulSet.spec.selector.matchLabels,
+              config: config.network,
+              ingressEnabled: config.ingress.enabled,
+          },
+          { providers },
+      )
+    : undefined;
+
 function portForward(service: pulumi.Input<string>, local: number, remote: number): pulumi.Output<string> {
     return pulumi.interpolate`kubectl -n ${ns} port-forward svc/${service} ${local}:${remote}`;
 }
@@ -379,6 +402,8 @@ export const portForwards = {
     prometheus: portForward(prometheus.serviceName, PROMETHEUS_PORT, PROMETHEUS_PORT),
     grafana: grafana ? portForward(grafana.serviceName, GRAFANA_PORT, GRAFANA_PORT) : undefined,
 };
+/** Every connection the NetworkPolicies admit: `<client pods> -> <server pods> <port>/<protocol>`. */
+export const networkFlows = networkPolicies?.flows;
 /** Public URL per UI when `ingress.enabled`: the hosts of `ingress.hosts`. */
 export const ingressUrls = ingress?.urls;
 // Shown only with `pulumi stack output --show-secrets`.

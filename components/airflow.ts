@@ -32,7 +32,16 @@ export interface AirflowArgs {
     /** Environment the DAGs read (MLFLOW_TRACKING_URI, DATA_API_URL, MODEL_API_URL, ...). */
     readonly pipelineEnv: Readonly<Record<string, pulumi.Input<string>>>;
     /**
-     * Credentials the DAGs read, by variable name (MODEL_API_HOOK_TOKEN): set from secretKeyRefs.
+     * Environment only the task-running processes (Celery workers) get: the endpoints the tasks
+     * call (MLFLOW_TRACKING_URI, DATA_API_URL, MODEL_API_URL). The scheduler, api-server,
+     * triggerer and DAG processor never call them, so they neither get them nor, through the
+     * NetworkPolicies derived from this wiring, may reach those Services.
+     * @default {}
+     */
+    readonly taskEnv?: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * Credentials the tasks read, by variable name (MODEL_API_HOOK_TOKEN): set from secretKeyRefs,
+     * in the workers only (like `taskEnv` and the pipeline database's connection).
      * @default {}
      */
     readonly pipelineSecrets?: Readonly<Record<string, SecretKeyRef>>;
@@ -85,7 +94,10 @@ export interface AirflowEnvArgs {
     readonly keys: AirflowArgs["keys"];
     readonly logs: { readonly s3Endpoint: string; readonly bucket: string; readonly accessKey: SecretKeyRef; readonly secretKey: SecretKeyRef };
     readonly pipelineEnv: Readonly<Record<string, string>>;
+    readonly taskEnv?: Readonly<Record<string, string>>;
     readonly pipelineSecrets?: Readonly<Record<string, SecretKeyRef>>;
+    /** A process that runs tasks (a Celery worker): it alone gets `taskEnv`, `pipelineSecrets` and the pipeline database. */
+    readonly runsTasks: boolean;
     readonly statsd?: { readonly host: string; readonly port: number };
 }
 
@@ -137,7 +149,7 @@ export function airflowEnv(a: AirflowEnvArgs): EnvVar[] {
     return [
         secretEnv("AIRFLOW_DB_PASSWORD", a.db.password),
         secretEnv("REDIS_PASSWORD", a.redis.password),
-        secretEnv("MLOPS_DB_PASSWORD", a.pipelineDb.password),
+        ...(a.runsTasks ? [secretEnv("MLOPS_DB_PASSWORD", a.pipelineDb.password)] : []),
         secretEnv("LOGS_S3_ACCESS_KEY", a.logs.accessKey),
         secretEnv("LOGS_S3_SECRET_KEY", a.logs.secretKey),
         secretEnv("AIRFLOW__CORE__FERNET_KEY", a.keys.fernetKey),
@@ -163,14 +175,14 @@ export function airflowEnv(a: AirflowEnvArgs): EnvVar[] {
         plainEnv("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", `s3://${a.logs.bucket}`),
         plainEnv("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "minio_logs"),
         plainEnv("AIRFLOW_CONN_MINIO_LOGS", logsConnection),
-        plainEnv("AIRFLOW_CONN_MLOPS_DB", `postgresql://${a.pipelineDb.user}:$(MLOPS_DB_PASSWORD)@${a.pipelineDb.host}:${a.pipelineDb.port}/${a.pipelineDb.database}`),
+        ...(a.runsTasks ? [plainEnv("AIRFLOW_CONN_MLOPS_DB", `postgresql://${a.pipelineDb.user}:$(MLOPS_DB_PASSWORD)@${a.pipelineDb.host}:${a.pipelineDb.port}/${a.pipelineDb.database}`)] : []),
         plainEnv("AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "True"),
         plainEnv("AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", String(SCHEDULER_HEALTH_PORT)),
         ...(a.statsd ? statsdEnv(a.statsd) : []),
-        ...Object.entries(a.pipelineEnv)
+        ...Object.entries({ ...a.pipelineEnv, ...(a.runsTasks ? a.taskEnv : {}) })
             .sort(([x], [y]) => x.localeCompare(y))
             .map(([name, value]) => plainEnv(name, value)),
-        ...Object.entries(a.pipelineSecrets ?? {})
+        ...Object.entries(a.runsTasks ? (a.pipelineSecrets ?? {}) : {})
             .sort(([x], [y]) => x.localeCompare(y))
             .map(([name, ref]) => secretEnv(name, ref)),
     ];
@@ -262,7 +274,7 @@ export class Airflow extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const env = pulumi
+        const envs = pulumi
             .all({
                 namespace: args.namespace,
                 dbHost: args.database.host,
@@ -275,14 +287,16 @@ export class Airflow extends pulumi.ComponentResource {
                 s3Endpoint: args.logs.s3Endpoint,
                 bucket: args.logs.bucket,
                 pipelineEnv: pulumi.output(args.pipelineEnv),
+                taskEnv: pulumi.output(args.taskEnv ?? {}),
                 statsdHost: args.statsd?.host ?? "",
             })
             .apply((raw) => {
                 // pulumi.all() cannot type a record of mixed inputs; every field here is a string.
                 const v = raw as unknown as Record<"namespace" | "dbHost" | "dbName" | "dbUser" | "pHost" | "pName" | "pUser" | "redisHost" | "s3Endpoint" | "bucket" | "statsdHost", string> & {
                     pipelineEnv: Record<string, string>;
+                    taskEnv: Record<string, string>;
                 };
-                return airflowEnv({
+                const envOf = (runsTasks: boolean) => airflowEnv({
                     namespace: v.namespace,
                     apiServiceName,
                     dagsFolder: dags.dagsFolder,
@@ -294,10 +308,15 @@ export class Airflow extends pulumi.ComponentResource {
                     keys: args.keys,
                     logs: { s3Endpoint: v.s3Endpoint, bucket: v.bucket, accessKey: args.logs.accessKey, secretKey: args.logs.secretKey },
                     pipelineEnv: v.pipelineEnv,
+                    taskEnv: v.taskEnv,
                     pipelineSecrets: args.pipelineSecrets,
+                    runsTasks,
                     statsd: args.statsd ? { host: v.statsdHost, port: args.statsd.port } : undefined,
                 });
+                return { env: envOf(false), workerEnv: envOf(true) };
             });
+        const env = envs.env;
+        const workerEnv = envs.workerEnv;
 
         const podAnnotations = { "mlops.dev/credentials-checksum": args.credentialsChecksum };
         // SimpleAuthManager opens its passwords file for appending (it adds a generated password for
@@ -417,7 +436,7 @@ export class Airflow extends pulumi.ComponentResource {
                                         image: args.image ?? config.image,
                                         resources: resourcesOf[process],
                                         ...spec,
-                                        env,
+                                        env: process === "worker" ? workerEnv : env,
                                         volumeMounts: [...(readsAuth ? [authMount] : []), tmpMount, ...(needsDags ? [dags.mount] : [])],
                                     }),
                                     ...(needsDags ? dags.sidecars : []),

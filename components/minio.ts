@@ -136,6 +136,8 @@ export class Minio extends pulumi.ComponentResource {
     /** Buckets by name, each resolving after the bucket Job completed. */
     public readonly buckets: Readonly<Record<string, pulumi.Output<string>>>;
     public readonly serviceName: pulumi.Output<string>;
+    /** The Service's in-cluster host name, e.g. `minio.mlops.svc.cluster.local`; resolves when the Service exists. */
+    public readonly host: pulumi.Output<string>;
     public readonly rootUser: SecretKeyRef;
     public readonly rootPassword: SecretKeyRef;
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
@@ -289,6 +291,7 @@ export class Minio extends pulumi.ComponentResource {
         );
 
         this.serviceName = service.metadata.name;
+        this.host = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
         this.rootUser = args.rootUser;
         this.rootPassword = args.rootPassword;
         this.endpoint = pulumi

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { airflowSchema } from "./airflow";
 import { backupSchema } from "./backup";
 import { minioSchema } from "./minio";
+import { networkSchema } from "./network";
 import { mlflowSchema } from "./mlflow";
 import { platformSchema } from "./platform";
 import { postgresSchema } from "./postgres";
@@ -41,6 +42,7 @@ export const configSchema = z
     ingress: ingressSchema,
     retention: retentionSchema,
     backup: backupSchema,
+    network: networkSchema,
     /**
      * HTTPS token for git-sync (set with `pulumi config set --secret gitSyncPassword ...`).
      * Validated here, then kept out of the plain config object: see loadSecrets().

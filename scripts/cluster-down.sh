@@ -46,7 +46,11 @@ stop_pid containerd "$(pid_of containerd)"
 # Shims outlive containerd by design; ours name its socket.
 for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 
-# 3. kube-proxy, then its rules (--cleanup removes every chain it owns).
+# 3. kube-router (network policies), then its chains and ipsets; kube-proxy, then its rules
+#    (--cleanup removes every chain it owns).
+stop_pid kube-router "$(pid_of kube-router)"
+KUBE_ROUTER="$(bash "$REPO_DIR/tools/kube-router/build.sh" --print-dir 2>/dev/null)/kube-router"
+[ -x "$KUBE_ROUTER" ] && "$KUBE_ROUTER" --cleanup-config >/dev/null 2>&1
 stop_pid kube-proxy "$(pid_of kube-proxy)"
 BIN="$(bash "$REPO_DIR/tools/build-toolchain.sh" --print-bin-dir 2>/dev/null)"
 [ -x "$BIN/kube-proxy" ] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1
@@ -64,6 +68,11 @@ for ipt in iptables ip6tables; do
     for chain in $chains; do "$ipt" -t "$table" -X "$chain" 2>/dev/null; done
   done
 done
+
+# kube-router's ipsets, once no rule refers to them.
+if command -v ipset >/dev/null; then
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-)'); do ipset destroy "$set" 2>/dev/null; done
+fi
 
 # 4. Mounts left by containers and the kubelet (deepest first), and pod network namespaces.
 if [ -d "$NODE_DIR" ] || [ -d /run/containerd ]; then

@@ -48,6 +48,7 @@ command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containe
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
+command -v ipset >/dev/null || need+=(ipset) # kube-router's network policy controller
 command -v buildah >/dev/null || need+=(buildah)
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
@@ -64,6 +65,7 @@ pgrep -x containerd >/dev/null && die "a containerd is already running on this m
 bash "$REPO_DIR/tools/build-toolchain.sh" >&2
 BIN="$(bash "$REPO_DIR/tools/build-toolchain.sh" --print-bin-dir)"
 for b in kubelet kube-proxy kubectl; do [ -x "$BIN/$b" ] || die "$BIN/$b missing (tools/build-toolchain.sh)"; done
+KUBE_ROUTER="$(bash "$REPO_DIR/tools/kube-router/build.sh")/kube-router"
 declare -A IMAGE_TAR
 for img in pause busybox coredns local-path-provisioner; do
   IMAGE_TAR[$img]="$(bash "$REPO_DIR/tools/images/build.sh" "$img")"
@@ -129,6 +131,8 @@ EOF
 node_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
 # Bound to the system:node-proxier ClusterRole by the API server's bootstrap policy.
 node_cert kube-proxy "/CN=system:kube-proxy"
+# Bound below to a ClusterRole that reads what its network policy controller watches.
+node_cert kube-router "/CN=mlops:kube-router"
 
 # --- containerd ----------------------------------------------------------------------------
 cat >"$NODE_DIR/containerd.toml" <<EOF
@@ -225,6 +229,32 @@ healthzBindAddress: 127.0.0.1:10256
 EOF
 start kube-proxy "$BIN/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
 wait_for "kube-proxy healthy" curl -fsS --max-time 3 http://127.0.0.1:10256/healthz
+
+# --- kube-router: NetworkPolicies ------------------------------------------------------------
+# The bridge CNI does not enforce NetworkPolicies; kube-router's firewall does (iptables and
+# ipsets per pod, for traffic between pods on the bridge too: bridge-nf-call-iptables is on).
+# Only that controller runs: routing stays with the bridge, Services with kube-proxy. Traffic
+# from the node itself (probes, the tests' requests to ClusterIPs) is always admitted.
+"${KUBECTL[@]}" apply -f - >/dev/null <<EOF || die "kube-router's RBAC"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "mlops:kube-router"}
+rules:
+  - {apiGroups: [""], resources: [namespaces, pods, services, nodes, endpoints], verbs: [get, list, watch]}
+  - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [get, list, watch]}
+  - {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [get, list, watch]}
+  - {apiGroups: ["", events.k8s.io], resources: [events], verbs: [create, patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "mlops:kube-router"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "mlops:kube-router"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "mlops:kube-router"}]
+EOF
+start kube-router "$KUBE_ROUTER" --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+  --kubeconfig="$NODE_DIR/kube-router.kubeconfig" --hostname-override="$NODE_NAME" \
+  --service-cluster-ip-range=10.96.0.0/12 --health-port=20244 --metrics-port=0 --v=1
+wait_for "kube-router healthy" curl -fsS --max-time 3 http://127.0.0.1:20244/healthz
 
 # --- add-ons -----------------------------------------------------------------------------
 sed -e "s|LOCAL_PATH_DIR|$NODE_DIR/volumes|" -e "s|BUSYBOX_IMAGE|$BUSYBOX_REF|g" \

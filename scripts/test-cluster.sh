@@ -79,7 +79,7 @@ nodes="$(kubectl get nodes -o json)"
 nready="$(jq '[.items[] | select(any(.status.conditions[]; .type == "Ready" and .status == "True"))] | length' <<<"$nodes")"
 [ "$nready" -gt 0 ] && [ "$nready" = "$(jq '.items | length' <<<"$nodes")" ] && ok "all $nready nodes Ready ($(jq -r '[.items[].status.nodeInfo.containerRuntimeVersion] | unique | join(", ")' <<<"$nodes"))" \
   || fail "not every node is Ready"
-echo "not run with --current-context: building and importing images, the node checks (smoke pods, DNS, provisioned volume, kubelet metrics), cluster down"
+echo "not run with --current-context: building and importing images, the node checks (smoke pods, DNS, provisioned volume, kubelet metrics), the NetworkPolicy refusal checks, cluster down"
 phase_end
 else
 phase "platform images (built here, cached)"
@@ -357,6 +357,69 @@ if [ -n "$version" ] && [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
   fi
 else
   fail "no first promotion to start from"
+fi
+phase_end
+
+phase "platform: network policies"
+# The program derives every allowed flow from its own wiring (stack output networkFlows, one
+# "<client> -> <server> <port>/<protocol>" per line). Each flow from a running client is tried
+# from a pod of that client to a pod of that server, at the port the policy names; flows from
+# Jobs were proven by those Jobs above and below (setup, migrations, retention, backup, restore).
+# Then a pod that no policy names tries every port of every platform pod, from this namespace
+# and from another, and must be refused on each; it reaches CoreDNS, so the network itself works.
+pod_of() { kubectl -n $ns get pods -l "app.kubernetes.io/instance=${1%%/*},app.kubernetes.io/component=${1#*/}" --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
+pod_ip_of() { kubectl -n $ns get pods -l "app.kubernetes.io/instance=${1%%/*},app.kubernetes.io/component=${1#*/}" --field-selector=status.phase=Running -o jsonpath='{.items[0].status.podIP}' 2>/dev/null; }
+# A TCP connect from inside a container with what its image has: python3, node, bash, or busybox nc.
+CONNECT='h=$0; p=$1
+if command -v python3 >/dev/null 2>&1; then exec python3 -c "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()" "$h" "$p"
+elif command -v node >/dev/null 2>&1; then exec node -e "const s=require(\"net\").connect({host:process.argv[1],port:+process.argv[2],timeout:3000},()=>{s.end();process.exit(0)});s.on(\"error\",()=>process.exit(1));s.on(\"timeout\",()=>process.exit(1))" "$h" "$p"
+elif command -v bash >/dev/null 2>&1; then exec timeout 3 bash -c "exec 3<>/dev/tcp/$h/$p"
+else exec nc -w 3 "$h" "$p" </dev/null; fi'
+flows="$("${PULUMI[@]}" stack output networkFlows --stack "$STACK" --json 2>/dev/null | jq -r '.[]' || true)"
+if [ -z "$flows" ]; then
+  fail "no networkFlows output (network.policies off?)"
+else
+  policies="$(kubectl -n $ns get networkpolicy -o name | wc -l)"
+  echo "  $(wc -l <<<"$flows") flows admitted by $policies NetworkPolicies (default deny + one per Service)"
+  tried=0; from_jobs=0; udp=0; broken=()
+  while IFS= read -r line; do
+    src="${line%% -> *}"; rest="${line#* -> }"; dst="${rest% *}"; port="${rest##* }"
+    proto="${port#*/}"; port="${port%/*}"
+    if [ "$proto" != TCP ]; then udp=$((udp + 1)); continue; fi
+    # Clients by label or namespace (network.clients, the ingress controller): here the predict and load Jobs.
+    case "$src" in *" "*|*=*) from_jobs=$((from_jobs + 1)); continue ;; esac
+    client="$(pod_of "$src")"; target="$(pod_ip_of "$dst")"
+    if [ -z "$client" ]; then from_jobs=$((from_jobs + 1)); continue; fi
+    [ -n "$target" ] || { broken+=("$src -> $dst $port (no running $dst pod)"); continue; }
+    tried=$((tried + 1))
+    kubectl -n $ns exec "$client" -- sh -c "$CONNECT" "$target" "$port" >/dev/null 2>&1 || broken+=("$src -> $dst $port")
+  done <<<"$flows"
+  [ ${#broken[@]} = 0 ] && ok "every allowed flow from a running client connects: $tried tried from inside the client pods ($from_jobs from Jobs proven by their runs, $udp UDP not tried)" \
+    || fail "allowed flows refused: $(printf '%s; ' "${broken[@]}")"
+  # Every TCP port of every running platform pod.
+  targets="$(kubectl -n $ns get pods -l app.kubernetes.io/part-of=mlops-platform --field-selector=status.phase=Running -o json \
+    | jq -r '.items[] | .status.podIP as $ip | .metadata.name as $n | .spec.containers[].ports[]? | select((.protocol // "TCP") == "TCP") | "\($ip):\(.containerPort):\($n)"')"
+  dns="$(kubectl -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[0].status.podIP}')"
+  if $CURRENT_CONTEXT; then
+    echo "  not run with --current-context: the refusal checks (their pod needs this machine's busybox image on the node)"
+  fi
+  for where in $($CURRENT_CONTEXT || echo "$ns smoke"); do
+    sed -e "s|NAMESPACE|$where|" -e "s|BUSYBOX_IMAGE|$busybox|" tests/cluster/intruder.yaml | kubectl apply -f - >/dev/null
+    if ! kubectl -n "$where" wait pod/intruder --for=condition=Ready --timeout=60s >/dev/null; then fail "the intruder pod in $where did not start"; continue; fi
+    # All at once, each with a 3 s timeout: an open port prints OPEN.
+    probe="$(kubectl -n "$where" exec intruder -- sh -c 'for t in "$@"; do (nc -w 3 "${t%%:*}" "$(echo "$t" | cut -d: -f2)" </dev/null >/dev/null 2>&1 && echo "OPEN $t" || echo "refused $t") & done; wait' sh "$dns:53:coredns" $targets 2>&1)"
+    open="$(grep '^OPEN' <<<"$probe" | grep -v ':coredns$' || true)"
+    refused="$(grep -c '^refused' <<<"$probe" || true)"
+    if ! grep -q "^OPEN $dns:53:coredns" <<<"$probe"; then
+      fail "the intruder in $where cannot reach CoreDNS either: the refusals below would prove nothing ($probe)"
+    elif [ -z "$open" ]; then
+      ok "a pod no policy names, in namespace $where, is refused on all $refused ports of $(cut -d: -f3 <<<"$targets" | sort -u | wc -l) platform pods (and reaches CoreDNS)"
+    else
+      $CURRENT_CONTEXT && echo "  (this cluster's network plugin may not enforce NetworkPolicies: README, 'Network policies')"
+      fail "a pod no policy names, in namespace $where, reached: $(cut -d' ' -f2 <<<"$open" | xargs)"
+    fi
+    kubectl -n "$where" delete pod intruder --wait=false >/dev/null 2>&1 || true
+  done
 fi
 phase_end
 
@@ -646,6 +709,8 @@ pgrep -f containerd-shim >/dev/null && left+=" shims"
 ip link show mlops0 >/dev/null 2>&1 && left+=" bridge"
 grep -q "$MLOPS_CLUSTER_DIR" /proc/mounts && left+=" mounts"
 iptables -t nat -S 2>/dev/null | grep -qE 'KUBE-|CNI-' && left+=" iptables-rules"
+iptables -t filter -S 2>/dev/null | grep -qE 'KUBE-(ROUTER|NWPLCY|POD-FW|SRC|DST)' && left+=" kube-router-chains"
+command -v ipset >/dev/null && ipset list -n 2>/dev/null | grep -qE '^(KUBE-|kube-router-)' && left+=" ipsets"
 [ -z "$left" ] && ok "nothing left: no processes, mounts, bridge or iptables rules of the cluster" || fail "left behind:$left"
 phase_end
 fi
@@ -655,7 +720,6 @@ echo "not run on this tier (config/image-contracts.ts says why):"
 echo "  - Grafana: no image can be built here (its Go module is marked not-to-use); stack local sets grafana.enabled false"
 echo "  - the git DAG source: no git-sync image can be built here (the Go module proxy refuses k8s.io/git-sync);"
 echo "    the ConfigMap source ran; git-sync's sidecar spec is checked only against its contract (unit tier)"
-echo "  - NetworkPolicies: the node's CNI (bridge) does not enforce them"
 echo
 echo "cluster tier timings:"
 printf '  %s\n' "${TIMINGS[@]}"

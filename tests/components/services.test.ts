@@ -99,9 +99,12 @@ describe("the graph orders the services", () => {
         const token = secretRef("model-api-hook", "token");
         const modelApi = k8sObject(program.recorder, "Deployment", "model-api").spec.template.spec.containers[0].env;
         expect(modelApi.find((e: any) => e.name === "HOOK_TOKEN")).toEqual({ name: "HOOK_TOKEN", valueFrom: token });
-        for (const p of ["worker", "scheduler", "dag-processor"]) {
+        const worker = k8sObject(program.recorder, "Deployment", "airflow-worker").spec.template.spec.containers[0].env;
+        expect(worker.find((e: any) => e.name === "MODEL_API_HOOK_TOKEN")).toEqual({ name: "MODEL_API_HOOK_TOKEN", valueFrom: token });
+        // Only the processes that run tasks hold it.
+        for (const p of ["scheduler", "dag-processor", "api-server", "triggerer"]) {
             const env = k8sObject(program.recorder, "Deployment", `airflow-${p}`).spec.template.spec.containers[0].env;
-            expect(env.find((e: any) => e.name === "MODEL_API_HOOK_TOKEN"), p).toEqual({ name: "MODEL_API_HOOK_TOKEN", valueFrom: token });
+            expect(env.find((e: any) => e.name === "MODEL_API_HOOK_TOKEN"), p).toBeUndefined();
         }
         const secret = k8sObject(program.recorder, "Secret", "model-api-hook");
         expect(Object.keys(secret.stringData ?? secret.data)).toEqual(["token"]);
