@@ -181,12 +181,14 @@ export class Minio extends pulumi.ComponentResource {
                 namespace: args.namespace,
                 labels: serverLabels,
                 ports,
-                serviceAnnotations: {
+                // On the pod: Prometheus discovers pods, not Services (on the Service these were
+                // never read, so MinIO went unscraped; the derived NetworkPolicies showed it).
+                podAnnotations: {
+                    "mlops.dev/credentials-checksum": args.credentialsChecksum,
                     "prometheus.io/scrape": "true",
                     "prometheus.io/port": String(MINIO_API_PORT),
                     "prometheus.io/path": "/minio/v2/metrics/cluster",
                 },
-                podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
                 volume: { configPath: "minio.storage", size: config.storage.size, storageClass: config.storage.storageClass ?? args.storageClass },
                 podSpec: podSpec({
                     runAs: RUN_AS,

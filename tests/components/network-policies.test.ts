@@ -25,6 +25,7 @@ const EXPECTED_FLOWS = [
     "backups/restore -> minio/server 9000/TCP",
     "mlflow/db-upgrade -> minio/server 9000/TCP",
     "mlflow/server -> minio/server 9000/TCP",
+    "prometheus/server -> minio/server 9000/TCP",
     "airflow/worker -> mlflow/server 5000/TCP",
     "mlflow/gc -> mlflow/server 5000/TCP",
     "model-api/server -> mlflow/server 5000/TCP",
