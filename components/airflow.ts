@@ -5,7 +5,7 @@ import type { Resources } from "../config/shared";
 import { DagFiles, dagConfigMapData, dagSource, localSourceFiles } from "./airflow-dags";
 import type { InitSteps } from "./backup";
 import type { DatabaseConnection } from "./postgres";
-import { container, execProbe, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
+import { CLIENTS_ANNOTATION, container, execProbe, httpProbe, imageTag, labels, maintenanceCronJob, plainEnv, podSpec, ProbeTiming, secretEnv, SecretKeyRef, selectorLabels } from "./shared";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -425,7 +425,17 @@ export class Airflow extends pulumi.ComponentResource {
                         replicas: process === "worker" ? config.workers.replicas : 1,
                         selector: { matchLabels: selectorLabels(processLabels) },
                         template: {
-                            metadata: { labels: labels(processLabels), annotations: podAnnotations },
+                            metadata: {
+                                labels: labels(processLabels),
+                                annotations: {
+                                    ...podAnnotations,
+                                    // The api-server reads a running task's log from its worker's log
+                                    // server, by pod IP (no Service): declared for the NetworkPolicies.
+                                    ...(process === "worker"
+                                        ? { [CLIENTS_ANNOTATION]: JSON.stringify([{ podLabels: selectorLabels({ name: "airflow", instance: name, component: "api-server" }), port: WORKER_LOG_PORT }]) }
+                                        : {}),
+                                },
+                            },
                             spec: podSpec({
                                 runAs: RUN_AS,
                                 // Workers finish running tasks on SIGTERM; give them time.

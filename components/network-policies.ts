@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkConfig } from "../config/network";
-import { labels } from "./shared";
+import { CLIENTS_ANNOTATION, labels } from "./shared";
 
 /**
  * Default-deny ingress NetworkPolicies, and one policy per Service that admits exactly the
@@ -14,6 +14,8 @@ import { labels } from "./shared";
  *    the reference, on 80/443 for a bare `http://`/`https://` URL, otherwise on every port;
  *  - Prometheus may reach each pod annotated `prometheus.io/scrape` on its annotated port;
  *  - the ingress controller's namespace may reach each Ingress backend on its port;
+ *  - clients a component declares on a pod template it serves without a Service (annotation
+ *    `mlops.dev/clients`: Airflow's api-server reading a running task's log from its worker);
  *  - `network.clients` adds clients from outside the platform (another namespace, a test Job).
  *
  * Policies select pods by the stable selector labels (name, instance, component), never by
@@ -205,6 +207,18 @@ export function deriveFlows(objects: readonly RenderedObject[], args: DeriveArgs
         }
     }
 
+    for (const w of all.filter((w) => w.annotations[CLIENTS_ANNOTATION] !== undefined)) {
+        let declared: { podLabels: Record<string, string>; port: number }[];
+        try {
+            declared = JSON.parse(w.annotations[CLIENTS_ANNOTATION]!);
+        } catch {
+            throw new Error(`network policies: ${w.name}'s ${CLIENTS_ANNOTATION} annotation is not JSON`);
+        }
+        for (const c of declared) {
+            flows.push({ target: w.podLabels, from: { podLabels: c.podLabels }, port: c.port, protocol: "TCP", why: `${w.name} declares ${CLIENTS_ANNOTATION}` });
+        }
+    }
+
     if (args.ingressControllerNamespace) {
         for (const ing of objects.filter((o) => o.kind === "Ingress")) {
             for (const rule of ing.props.spec?.rules ?? []) {
@@ -268,7 +282,8 @@ export function ingressRules(flows: readonly Flow[], target: Readonly<Record<str
 /**
  * The pods a policy is written for, known while the program runs (before any Output resolves):
  * one per distinct Service selector (a Service and its headless twin share one), named after
- * the shorter Service name, plus scraped workloads that no Service selects.
+ * the shorter Service name, plus scraped workloads and workloads declaring clients
+ * (`mlops.dev/clients`) that no Service selects.
  */
 export function policyTargets(objects: readonly RenderedObject[]): { name: string; selector: Record<string, string> }[] {
     const targets = new Map<string, { name: string; selector: Record<string, string> }>();
@@ -285,8 +300,9 @@ export function policyTargets(objects: readonly RenderedObject[]): { name: strin
     }
     for (const o of objects.filter((o) => WORKLOAD_KINDS.has(o.kind))) {
         const template = podTemplate(o);
-        if (template?.metadata?.annotations?.["prometheus.io/scrape"] !== "true") continue;
-        const podLabels = Object.fromEntries(SELECTOR_KEYS.filter((k) => typeof template.metadata?.labels?.[k] === "string").map((k) => [k, template.metadata.labels[k] as string]));
+        const annotations = template?.metadata?.annotations ?? {};
+        if (annotations["prometheus.io/scrape"] !== "true" && annotations[CLIENTS_ANNOTATION] === undefined) continue;
+        const podLabels = Object.fromEntries(SELECTOR_KEYS.filter((k) => typeof template?.metadata?.labels?.[k] === "string").map((k) => [k, template!.metadata.labels[k] as string]));
         if (![...targets.values()].some((t) => matches(t.selector, podLabels))) {
             targets.set(JSON.stringify(sorted(podLabels)), { name: workloadName(o, podLabels), selector: podLabels });
         }

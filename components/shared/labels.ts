@@ -12,6 +12,13 @@ export interface LabelArgs {
 
 export const PART_OF = "mlops-platform";
 
+/**
+ * Pod template annotation: clients that reach these pods without a Service (by pod IP), as JSON
+ * `[{"podLabels": {...}, "port": 8793}]`. The NetworkPolicies admit them
+ * (components/network-policies.ts); a component declares it next to the port it serves.
+ */
+export const CLIENTS_ANNOTATION = "mlops.dev/clients";
+
 /** Labels for an object's metadata. */
 export function labels(args: LabelArgs): Record<string, string> {
     return {

@@ -17,6 +17,8 @@ const EXPECTED_FLOWS = [
     ...["dag-processor", "db-clean", "migrate", "scheduler", "triggerer", "worker"].map((p) => `airflow/${p} -> airflow/api-server 8080/TCP`),
     // Only the task-running workers call the data API, MLflow and the model API.
     "airflow/worker -> data-api/server 8000/TCP",
+    // Declared by Airflow's component: the api-server reads a running task's log from the worker.
+    "airflow/api-server -> airflow/worker 8793/TCP",
     "prometheus/server -> data-api/server 8000/TCP",
     "ui/server -> data-api/server 8000/TCP",
     // Remote task logs (every Airflow process), artifacts, backups.
@@ -64,7 +66,7 @@ describe("GIVEN the local stack, WHEN the program runs, THEN the NetworkPolicies
         expect(deny.inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
         const allow = policies(program).filter((p) => p.name !== "network-default-deny");
         expect(allow.map((p) => p.inputs.metadata.name).sort()).toEqual(
-            ["airflow-api-server", "data-api", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"].map((n) => `allow-${n}`),
+            ["airflow-api-server", "airflow-worker", "data-api", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"].map((n) => `allow-${n}`),
         );
         for (const a of allow) expect(deny.dependencies, a.name).toContain(a.urn);
     });
