@@ -333,6 +333,10 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
         if (config.hookToken && !bearerMatches(request.headers.authorization, config.hookToken)) {
             throw new ApiError(401, "UNAUTHORIZED", "this hook needs 'Authorization: Bearer <HOOK_TOKEN>'");
         }
+        // A load may take as long as MLflow's calls and the artifact download may; the server's
+        // idle limit (REQUEST_TIMEOUT_MS) would otherwise close this socket mid-load (seen under
+        // load in CI: "other side closed" while the version was still being fetched and hashed).
+        request.raw.setTimeout(config.mlflowTimeoutMs + config.mlflowDownloadTimeoutMs);
         const r = await models.update(true);
         if (r.status === "failed") {
             return reply.code(502).send({ code: "MODEL_UPDATE_FAILED", message: r.error, version: r.version, serving: models.model?.version ?? null });

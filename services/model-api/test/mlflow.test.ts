@@ -188,6 +188,20 @@ describe.sequential("model-api with a real MLflow registry", () => {
         }
     });
 
+    it("the hook answers after a load that outlasts REQUEST_TIMEOUT_MS (the socket's idle limit does not cut a download short)", async () => {
+        await mlflow.setAlias("realtor-price", "production", "1");
+        // 50 ms of idle socket: resolving the alias and downloading v1 from MLflow takes longer.
+        const slow = await startApp({ MLFLOW_TRACKING_URI: mlflow.url, REQUEST_TIMEOUT_MS: "50", MODEL_POLL_INTERVAL_SECONDS: "3600" }, "mlflow-slow-hook");
+        try {
+            await mlflow.setAlias("realtor-price", "production", "2");
+            const hook = await fetch(`${slow.url}/hooks/model_update`, { method: "POST" });
+            expect(hook.status).toBe(200);
+            expect(await json(hook)).toMatchObject({ version: "2" });
+        } finally {
+            await slow.app.close();
+        }
+    });
+
     it("POST /hooks/model_update swaps at once when the alias moves", async () => {
         await mlflow.setAlias("realtor-price", "production", "1");
         const toV1 = await fetch(`${url}/hooks/model_update`, { method: "POST" });
