@@ -261,7 +261,7 @@ const grafana = config.grafana.enabled
               prometheusUrl: prometheus.url,
               prometheusScrapeInterval: config.prometheus.scrapeInterval,
               dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
-              rootUrl: ((host) => (host ? ingressUrl(config.ingress, host) : undefined))(ingressHost(config.ingress, "grafana")),
+              rootUrl: ingressHost(config.ingress, "grafana") ? ingressUrl(config.ingress, "grafana") : undefined,
           },
           opts,
       )
