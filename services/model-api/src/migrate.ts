@@ -85,8 +85,12 @@ export async function grantRuntimeRole(client: ClientBase, role: string): Promis
     await client.query("BEGIN");
     try {
         await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
-        const seq = (await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence('serving.inference_log', 'id') AS seq")).rows[0]?.seq;
-        if (!seq) throw new Error("serving.inference_log.id has no sequence: run the migrations first");
+        const seq = (
+            await client.query<{ seq: string | null }>(
+                "SELECT CASE WHEN to_regclass('serving.inference_log') IS NOT NULL THEN pg_get_serial_sequence('serving.inference_log', 'id') END AS seq",
+            )
+        ).rows[0]?.seq;
+        if (!seq) throw new Error("serving.inference_log (or its id sequence) does not exist: run the migrations first");
         await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA serving FROM ${r}`);
         await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA serving FROM ${r}`);
         await client.query(`REVOKE ALL ON SCHEMA serving FROM ${r}`);

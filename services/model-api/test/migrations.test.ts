@@ -249,7 +249,7 @@ describe.sequential("the server's own role: migrations as the owner, then exactl
     it("refuses a role name that is not a plain identifier, and a database not migrated yet", async () => {
         const { owner, role } = layout();
         await expect(grant(owner, 'x"; DROP TABLE serving.inference_log; --')).rejects.toThrow("the runtime role must be a role name matching [a-z_][a-z0-9_]*");
-        await expect(grant(owner, role)).rejects.toThrow("relation \"serving.inference_log\" does not exist");
+        await expect(grant(owner, role)).rejects.toThrow("serving.inference_log (or its id sequence) does not exist: run the migrations first");
     });
 
     it("the built program exists (npm run build -w services/model-api)", () => {
