@@ -47,7 +47,7 @@ const opts = { providers: { kubernetes: provider } };
 
 const DATABASES = ["airflow", "mlflow", "mlops"] as const;
 // Login roles in `mlops` for the two HTTP services, with only what their code runs (the Airflow
-// pipeline stays the owner: it migrates and prunes its own tables). See components/postgres.ts.
+// pipeline stays the owner: it migrates its own tables). See components/postgres.ts RoleSpec.
 const SERVICE_ROLES = [
     { name: "model_api", database: "mlops" },
     { name: "data_api", database: "mlops" },
