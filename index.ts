@@ -51,6 +51,12 @@ const providers = { kubernetes: provider };
 const opts: pulumi.ComponentResourceOptions = { providers, transformations: [wiring.transformation] };
 
 const DATABASES = ["airflow", "mlflow", "mlops"] as const;
+// Login roles in `mlops` for the two HTTP services, with only what their code runs (the Airflow
+// pipeline stays the owner: it migrates its own tables). See components/postgres.ts RoleSpec.
+const SERVICE_ROLES = [
+    { name: "model_api", database: "mlops" },
+    { name: "data_api", database: "mlops" },
+] as const;
 const MINIO_USERS = ["mlflow", "airflow-logs", "backup"] as const;
 
 // Built from the repository's Dockerfiles when images.build is on; otherwise the references.
@@ -78,6 +84,7 @@ const secrets = new PlatformSecrets(
             // password lives in the data directory, so a retained volume needs the same one.
             "postgres-superuser": { password: { rotate: false, boundToData: true } },
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
+            "postgres-service-roles": Object.fromEntries(SERVICE_ROLES.map((r) => [r.name, {}])),
             "redis-credentials": { password: {} },
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
             // One MinIO user per client, each limited to its buckets (the bucket Job creates them);
@@ -110,7 +117,8 @@ const postgres = new Postgres(
         storageClass: config.storageClass,
         superuserPassword: secrets.ref("postgres-superuser", "password"),
         databases: DATABASES.map((db) => ({ name: db, password: secrets.ref("postgres-roles", db) })),
-        credentialsChecksum: secrets.checksum("postgres-roles"),
+        roles: SERVICE_ROLES.map((r) => ({ ...r, password: secrets.ref("postgres-service-roles", r.name) })),
+        credentialsChecksum: secrets.checksum("postgres-roles", "postgres-service-roles"),
     },
     opts,
 );
@@ -190,7 +198,8 @@ const mlflow = new Mlflow(
     opts,
 );
 
-const mlopsCredentials = secrets.checksum("postgres-roles");
+// The owner's password (migrate init containers, prune) and the services' own.
+const mlopsCredentials = secrets.checksum("postgres-roles", "postgres-service-roles");
 
 const modelApi = new ModelApi(
     "model-api",
@@ -199,7 +208,8 @@ const modelApi = new ModelApi(
         config: config.modelApi,
         image: images.ref("model-api"),
         mlflowTrackingUri: mlflow.trackingUri,
-        database: postgres.databases.mlops!,
+        database: postgres.roles.model_api!,
+        owner: postgres.databases.mlops!,
         credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook")]).apply((cs) => cs.join(",")),
         hookToken: secrets.ref("model-api-hook", "token"),
         inferenceLogRetention: { schedule: config.retention.schedule, days: config.retention.inferenceLogDays, resources: config.retention.jobResources },
@@ -213,7 +223,8 @@ const dataApi = new DataApi(
         namespace: ns,
         config: config.dataApi,
         image: images.ref("data-api"),
-        database: postgres.databases.mlops!,
+        database: postgres.roles.data_api!,
+        owner: postgres.databases.mlops!,
         credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("data-api-restart")]).apply((cs) => cs.join(",")),
         restartToken: secrets.ref("data-api-restart", "token"),
     },
@@ -255,7 +266,7 @@ const grafana = config.grafana.enabled
               prometheusUrl: prometheus.url,
               prometheusScrapeInterval: config.prometheus.scrapeInterval,
               dashboards: readDashboards(path.join(__dirname, "config", "monitoring", "dashboards")),
-              rootUrl: ((host) => (host ? ingressUrl(config.ingress, host) : undefined))(ingressHost(config.ingress, "grafana")),
+              rootUrl: ingressHost(config.ingress, "grafana") ? ingressUrl(config.ingress, "grafana") : undefined,
           },
           opts,
       )
@@ -331,6 +342,7 @@ new Backups(
         ...backupTarget,
         superuser: { name: "postgres", user: "postgres", password: secrets.ref("postgres-superuser", "password") },
         databases: DATABASES.map(ownerOf),
+        roles: SERVICE_ROLES,
         artifactBucket: minio.buckets.mlflow!,
     },
     opts,

@@ -4,7 +4,7 @@ import type { BackupConfig } from "../config/backup";
 import type { Resources } from "../config";
 import { container, imageTag, maintenanceCronJob, plainEnv, podSpec, secretEnv, SecretKeyRef } from "./shared";
 import { MINIO_API_PORT } from "./minio";
-import { POSTGRES_PORT } from "./postgres";
+import { databaseAccessSql, POSTGRES_PORT, type RoleAccess } from "./postgres";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -102,11 +102,21 @@ echo "backup $id: ${"$"}{#entries[@]} database(s) dumped, manifest written"
 /**
  * The restore step, a bash script for the Postgres image, run as the superuser. Checks every
  * dump against SHA256SUMS, then per database: restores into `<db>_restoring`, and only once that
- * succeeded replaces `<db>` with it (the owner, `REVOKE ALL FROM PUBLIC` and the owner's grant
- * as the setup Job sets them). A failed restore leaves the database as it was.
+ * succeeded replaces `<db>` with it, with the database's own privileges as the setup Job sets
+ * them (databaseAccessSql: the owner's, none for PUBLIC, CONNECT for each of `roles` of that
+ * database). The tables' grants come back with the dump. A failed restore leaves the database
+ * as it was.
  */
-export function restoreScript(): string {
+export function restoreScript(databases: readonly string[], roles: readonly RoleAccess[] = []): string {
+    // A dump of a database the platform does not list (an older backup) gets the owner's rules only.
+    const cases = databases.map((db) => `    ${db}) echo "${databaseAccessSql(db, roles).replace(/\n/g, " ")}" ;;`).join("\n");
     return String.raw`set -euo pipefail
+access_sql() {
+  case "$1" in
+${cases}
+    *) echo "REVOKE ALL ON DATABASE $1 FROM PUBLIC; GRANT ALL PRIVILEGES ON DATABASE $1 TO $1;" ;;
+  esac
+}
 id="${"$"}{BACKUP_ID:?BACKUP_ID is not set: the Job must carry the ${RESTORE_ID_ANNOTATION} annotation}"
 dir="${"$"}{BACKUP_DIR:?BACKUP_DIR is not set}/$id"
 [ -f "$dir/manifest.json" ] || { echo "backup $id has no manifest.json: it is incomplete, or not a backup" >&2; exit 3; }
@@ -126,8 +136,7 @@ for f in *.dump; do
     echo "backup $id: restoring $db failed; $db is unchanged" >&2
     exit 4
   fi
-  sql -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "ALTER DATABASE $tmp RENAME TO $db" \
-      -c "REVOKE ALL ON DATABASE $db FROM PUBLIC" -c "GRANT ALL PRIVILEGES ON DATABASE $db TO $db"
+  sql -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "ALTER DATABASE $tmp RENAME TO $db" -c "$(access_sql "$db")"
   echo "restored database $db in $((SECONDS - t0)) s"
 done
 echo "backup $id restored"
@@ -216,6 +225,12 @@ export interface BackupsArgs extends BackupTarget {
     /** The superuser, which reads every database. */
     readonly superuser: BackupDatabase;
     readonly databases: readonly BackupDatabase[];
+    /**
+     * The login roles that are not owners (Postgres `roles`): a restore lets them CONNECT to their
+     * database again, as the setup Job does.
+     * @default []
+     */
+    readonly roles?: readonly RoleAccess[];
     /** The bucket of the model artifacts; full backups copy it. */
     readonly artifactBucket: pulumi.Input<string>;
 }
@@ -282,7 +297,7 @@ export class Backups extends pulumi.ComponentResource {
                             name: "restore",
                             image: args.postgresImage,
                             resources: config.jobResources,
-                            command: ["bash", "-c", restoreScript()],
+                            command: ["bash", "-c", restoreScript(args.databases.map((d) => d.name), args.roles)],
                             env: [
                                 idFromAnnotation,
                                 plainEnv("BACKUP_DIR", SCRATCH),

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DataApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
 import { HttpServiceComponent } from "./http-service";
-import { plainEnv, secretEnv, type SecretKeyRef } from "./shared";
+import { container, plainEnv, secretEnv, type SecretKeyRef } from "./shared";
 
 export interface DataApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -12,8 +12,16 @@ export interface DataApiArgs {
      * @default config.image
      */
     readonly image?: pulumi.Input<string>;
-    /** The `mlops` database, for batch counters when `config.state` is `postgres`. */
+    /**
+     * What the server logs in as when `config.state` is `postgres`: a role of its own in `mlops`
+     * that may only read and write the batch counters (`public.data_api_batch_state`).
+     */
     readonly database: DatabaseConnection;
+    /**
+     * The owner of `mlops`: the migrate init container logs in as it (the schema migrations, then
+     * the grants to `database.user`); the server's container never gets its password.
+     */
+    readonly owner: DatabaseConnection;
     readonly credentialsChecksum: pulumi.Input<string>;
     /** The generated token /restart_data_generation requires. */
     readonly restartToken: SecretKeyRef;
@@ -27,18 +35,40 @@ const STATE_DIR = "/var/lib/data-api";
 /** The data API: batches of US real-estate listings per (group, day), the course service's contract. */
 export class DataApi extends HttpServiceComponent {
     constructor(name: string, args: DataApiArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { config, database } = args;
+        const { config, database, owner } = args;
         if (config.state === "file" && config.replicas > 1) {
             throw new Error("'dataApi.replicas' must be 1 when 'dataApi.state' is 'file' (replicas would each count batches)");
         }
+        // $(MLOPS_DB_PASSWORD) is expanded by the kubelet from the container's own secretKeyRef.
+        const dbEnv = (db: DatabaseConnection) => [
+            secretEnv("MLOPS_DB_PASSWORD", db.password),
+            plainEnv("DATA_API_DATABASE_URL", pulumi.interpolate`postgresql://${db.user}:$(MLOPS_DB_PASSWORD)@${db.host}:${db.port}/${db.database}`),
+        ];
         const stateEnv =
             config.state === "postgres"
                 ? [
                       plainEnv("DATA_API_STATE_BACKEND", "postgres"),
-                      secretEnv("MLOPS_DB_PASSWORD", database.password),
-                      plainEnv("DATA_API_DATABASE_URL", pulumi.interpolate`postgresql://${database.user}:$(MLOPS_DB_PASSWORD)@${database.host}:${database.port}/${database.database}`),
+                      ...dbEnv(database),
+                      // The migrate init container did it; this role could not (no DDL).
+                      plainEnv("DATA_API_DB_MIGRATE", "false"),
                   ]
                 : [plainEnv("DATA_API_STATE_BACKEND", "file"), plainEnv("DATA_API_STATE_FILE", `${STATE_DIR}/state.json`)];
+        // Before every start: the schema up to date, and the server's role granted exactly what
+        // the server runs (replicas serialise on the migrations' advisory lock).
+        const migrate =
+            config.state === "postgres"
+                ? [
+                      container({
+                          name: "migrate",
+                          image: args.image ?? config.image,
+                          resources: config.migrateResources,
+                          readOnlyRootFilesystem: true,
+                          // services/data-api/src/migrate.ts (main)
+                          command: ["node", "services/data-api/dist/migrate.js"],
+                          env: [...dbEnv(owner), plainEnv("DATA_API_DATABASE_RUNTIME_ROLE", database.user)],
+                      }),
+                  ]
+                : [];
         super(
             "mlops:k8s:DataApi",
             name,
@@ -64,6 +94,7 @@ export class DataApi extends HttpServiceComponent {
                 ],
                 volumes: [{ name: "state", emptyDir: {} }],
                 volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
+                initContainers: migrate,
             },
             opts,
         );

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { INGRESS_SERVICES, IngressConfig, IngressService } from "../config/ingress";
+import { INGRESS_SERVICES, IngressAuth, IngressConfig, ingressExposureProblems, ingressHasTls, IngressService } from "../config/ingress";
 import { labels } from "./shared";
 
 /** The Service an Ingress routes to. */
@@ -33,14 +33,37 @@ export function ingressHost(config: IngressConfig, service: IngressService): str
     return config.enabled ? config.hosts[service] : undefined;
 }
 
-/** The URL a person opens for `host`: https when the Ingress carries TLS. */
-export function ingressUrl(config: IngressConfig, host: string): string {
-    return `${config.tlsSecretName ? "https" : "http"}://${host}/`;
+/** The URL a person opens for `service`'s host: https when its Ingress carries TLS. */
+export function ingressUrl(config: IngressConfig, service: IngressService): string {
+    const host = config.hosts[service];
+    if (host === undefined) throw new Error(`ingress: '${service}' has no host`);
+    return `${ingressHasTls(config, service) ? "https" : "http"}://${host}/`;
+}
+
+const NGINX = "nginx.ingress.kubernetes.io";
+
+/** The annotations that put `auth` in front of a host (ingress-nginx's, or the ones given). */
+export function authAnnotations(auth: IngressAuth): Record<string, string> {
+    switch (auth.type) {
+        case "basic":
+            return { [`${NGINX}/auth-type`]: "basic", [`${NGINX}/auth-secret`]: auth.secretName, ...(auth.realm ? { [`${NGINX}/auth-realm`]: auth.realm } : {}) };
+        case "external":
+            return {
+                [`${NGINX}/auth-url`]: auth.url,
+                ...(auth.signin ? { [`${NGINX}/auth-signin`]: auth.signin } : {}),
+                ...(auth.responseHeaders?.length ? { [`${NGINX}/auth-response-headers`]: auth.responseHeaders.join(",") } : {}),
+            };
+        case "annotations":
+            return { ...auth.annotations };
+        case "none":
+            return {};
+    }
 }
 
 /**
  * One Ingress per service that has a host (`ingress.hosts`): the whole host, path `/`, to the
- * service's port. Optional TLS from an existing Secret; class and annotations from config.
+ * service's port, with TLS from an existing Secret and its authentication annotations, unless
+ * the host opts out of either by name; class and common annotations from config.
  */
 export class PlatformIngress extends pulumi.ComponentResource {
     /** URL per exposed service. */
@@ -53,6 +76,9 @@ export class PlatformIngress extends pulumi.ComponentResource {
         if (!config.enabled) {
             throw new Error("PlatformIngress needs 'ingress.enabled' true; create it only when the stack enables it");
         }
+        // loadConfig reports these already; a config built another way must not expose a host either.
+        const exposed = ingressExposureProblems(config);
+        if (exposed.length > 0) throw new Error(`PlatformIngress: ${exposed.map((p) => `'ingress.hosts.${p.service}' ${p.message}`).join("; ")}`);
         const urls: Partial<Record<IngressService, string>> = {};
         const ingresses: Partial<Record<IngressService, k8s.networking.v1.Ingress>> = {};
         for (const service of INGRESS_SERVICES) {
@@ -68,11 +94,15 @@ export class PlatformIngress extends pulumi.ComponentResource {
                         name: objectName,
                         namespace: args.namespace,
                         labels: labels({ name: service === "minioConsole" ? "minio" : objectName, instance: objectName, component: "ingress" }),
-                        annotations: { ...config.annotations, ...(backend.skipAwait ? { "pulumi.com/skipAwait": "true" } : {}) },
+                        annotations: {
+                            ...config.annotations,
+                            ...authAnnotations(config.auth[service]!),
+                            ...(backend.skipAwait ? { "pulumi.com/skipAwait": "true" } : {}),
+                        },
                     },
                     spec: {
                         ingressClassName: config.className,
-                        tls: config.tlsSecretName ? [{ hosts: [host], secretName: config.tlsSecretName }] : undefined,
+                        tls: ingressHasTls(config, service) ? [{ hosts: [host], secretName: config.tlsSecretName! }] : undefined,
                         rules: [
                             {
                                 host,
@@ -85,7 +115,7 @@ export class PlatformIngress extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            urls[service] = ingressUrl(config, host);
+            urls[service] = ingressUrl(config, service);
         }
         this.urls = urls;
         this.ingresses = ingresses;

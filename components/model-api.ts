@@ -16,9 +16,18 @@ export interface ModelApiArgs {
     readonly image?: pulumi.Input<string>;
     /** MLflow's in-cluster tracking URI (resolves once MLflow is Ready). */
     readonly mlflowTrackingUri: pulumi.Input<string>;
-    /** The `mlops` database, for the inference log (`mlops.serving.inference_log`). */
+    /**
+     * What the server logs in as: a role of its own in `mlops` that may only INSERT into
+     * `serving.inference_log` (the internet-facing process holds no owner's rights).
+     */
     readonly database: DatabaseConnection;
-    /** Rolls the pods when the database password rotates. */
+    /**
+     * The owner of `mlops`. The migrate init container logs in as it (the schema migrations, then
+     * the grants to `database.user`), and so does the prune CronJob (it deletes rows); the
+     * server's container never gets its password.
+     */
+    readonly owner: DatabaseConnection;
+    /** Rolls the pods when a database password (the owner's or the server's) rotates. */
     readonly credentialsChecksum: pulumi.Input<string>;
     /** The generated token POST /hooks/model_update requires (the train DAG sends it). */
     readonly hookToken: SecretKeyRef;
@@ -36,8 +45,11 @@ export const MODEL_CACHE_DIR = "/var/cache/model-api";
 /** The model API: serves the `production` alias of the registered model as ONNX, hot-swapping new versions. */
 export class ModelApi extends HttpServiceComponent {
     constructor(name: string, args: ModelApiArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { config, database } = args;
-        const dsn = pulumi.interpolate`postgresql://${database.user}:$(MLOPS_DB_PASSWORD)@${database.host}:${database.port}/${database.database}`;
+        const { config, database, owner } = args;
+        // $(MLOPS_DB_PASSWORD) is expanded by the kubelet from the container's own secretKeyRef.
+        const dsnOf = (db: DatabaseConnection) => pulumi.interpolate`postgresql://${db.user}:$(MLOPS_DB_PASSWORD)@${db.host}:${db.port}/${db.database}`;
+        const ownerEnv = () => [secretEnv("MLOPS_DB_PASSWORD", owner.password), plainEnv("DATABASE_URL", dsnOf(owner))];
+        const image = args.image ?? config.image;
         super(
             "mlops:k8s:ModelApi",
             name,
@@ -65,13 +77,28 @@ export class ModelApi extends HttpServiceComponent {
                     plainEnv("MODEL_ALIAS", config.modelAlias),
                     plainEnv("MODEL_POLL_INTERVAL_SECONDS", String(config.pollIntervalSeconds)),
                     secretEnv("MLOPS_DB_PASSWORD", database.password),
-                    plainEnv("DATABASE_URL", dsn),
+                    plainEnv("DATABASE_URL", dsnOf(database)),
+                    // The migrate init container did it; this role could not (INSERT only).
+                    plainEnv("INFERENCE_LOG_MIGRATE", "false"),
                     secretEnv("HOOK_TOKEN", args.hookToken),
                     plainEnv("MODEL_CACHE_DIR", MODEL_CACHE_DIR),
                 ],
                 // The last good model: a restarted container serves it while MLflow is down.
                 volumes: [{ name: "model-cache", emptyDir: { sizeLimit: config.modelCacheSize } }],
                 volumeMounts: [{ name: "model-cache", mountPath: MODEL_CACHE_DIR }],
+                // Before every start: the schema up to date, and the server's role granted exactly
+                // what the server runs (replicas serialise on the migrations' advisory lock).
+                initContainers: [
+                    container({
+                        name: "migrate",
+                        image,
+                        resources: config.migrateResources,
+                        readOnlyRootFilesystem: true,
+                        // services/model-api/src/migrate.ts (main)
+                        command: ["node", "services/model-api/dist/src/migrate.js"],
+                        env: [...ownerEnv(), plainEnv("DATABASE_RUNTIME_ROLE", database.user)],
+                    }),
+                ],
             },
             opts,
         );
@@ -89,14 +116,11 @@ export class ModelApi extends HttpServiceComponent {
                         containers: [
                             container({
                                 name: "prune",
-                                image: args.image ?? config.image,
+                                image,
                                 resources: retention.resources,
                                 command: ["node", "services/model-api/dist/src/prune.js"],
-                                env: [
-                                    secretEnv("MLOPS_DB_PASSWORD", database.password),
-                                    plainEnv("DATABASE_URL", dsn),
-                                    plainEnv("INFERENCE_LOG_RETENTION_DAYS", String(retention.days)),
-                                ],
+                                // It deletes rows, which the server's role may not: the owner's.
+                                env: [...ownerEnv(), plainEnv("INFERENCE_LOG_RETENTION_DAYS", String(retention.days))],
                             }),
                         ],
                     },

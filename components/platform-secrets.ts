@@ -107,13 +107,20 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         return value;
     }
 
-    /** A checksum of every value in one Secret, for pod annotations that roll pods on rotation. */
-    checksum(secretName: string): pulumi.Output<string> {
-        const values = this.values[secretName];
-        if (!values) {
-            throw new Error(`PlatformSecrets has no Secret '${secretName}'`);
-        }
-        return checksum(...Object.keys(values).sort().map((k) => values[k] as pulumi.Output<string>));
+    /**
+     * One checksum of every value in the given Secrets, for pod annotations that roll pods on
+     * rotation. With one Secret it is the value it was before several could be given, so no
+     * existing annotation changed.
+     */
+    checksum(...secretNames: [string, ...string[]]): pulumi.Output<string> {
+        const all = secretNames.flatMap((secretName) => {
+            const values = this.values[secretName];
+            if (!values) {
+                throw new Error(`PlatformSecrets has no Secret '${secretName}'`);
+            }
+            return Object.keys(values).sort().map((k) => values[k] as pulumi.Output<string>);
+        });
+        return checksum(...all);
     }
 
     private generate(name: string, spec: CredentialSpec, epoch: string, protect: boolean): pulumi.Output<string> {

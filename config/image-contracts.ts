@@ -1090,6 +1090,18 @@ const CONTRACTS: readonly ImageContract[] = [
             },
             {
                 program: "node",
+                subcommand: "services/model-api/dist/src/migrate.js",
+                what: "the schema migrations (the migrate init container, as the owner), then the server role's grants (INSERT into serving.inference_log only)",
+                writes: [],
+                env: [
+                    { name: "DATABASE_URL", use: "required", note: "exits 2 without it", source: "services/model-api/src/migrate.ts (main)" },
+                    { name: "DATABASE_RUNTIME_ROLE", use: "read", note: "the role granted what the server runs; none granted without it", source: "services/model-api/src/migrate.ts (main, grantRuntimeRole)" },
+                ],
+                ports: [],
+                behaviour: [{ fact: "talks to Postgres only, prints JSON lines, writes no files; reads the SQL files of migrations/", source: "services/model-api/src/migrate.ts" }],
+            },
+            {
+                program: "node",
                 what: "the model API server",
                 writes: [
                     {
@@ -1136,6 +1148,18 @@ const CONTRACTS: readonly ImageContract[] = [
             source: `services/data-api/Dockerfile (WORKDIR /app, CMD, VOLUME /var/lib/data-api; ENTRYPOINT inherited from ${NODE}/Dockerfile)`,
         },
         processes: [
+            {
+                program: "node",
+                subcommand: "services/data-api/dist/migrate.js",
+                what: "the schema migrations (the migrate init container, as the owner), then the server role's grants (the batch counters only)",
+                writes: [],
+                env: [
+                    { name: "DATA_API_DATABASE_URL", use: "required", note: "exits 2 without it", source: "services/data-api/src/migrate.ts (main)" },
+                    { name: "DATA_API_DATABASE_RUNTIME_ROLE", use: "read", note: "the role granted what the server runs; none granted without it", source: "services/data-api/src/migrate.ts (main, grantRuntimeRole)" },
+                ],
+                ports: [],
+                behaviour: [{ fact: "talks to Postgres only, prints JSON lines, writes no files; reads the SQL files of migrations/", source: "services/data-api/src/migrate.ts" }],
+            },
             {
                 program: "node",
                 what: "the data API server",

@@ -16,6 +16,8 @@ export const modelApiSchema = z
         /** Size of the volume keeping the last good model (two copies of a model while one is written). */
         modelCacheSize: memoryQuantity.default("160Mi"),
         resources: resources.default(res("100m", "192Mi", "512Mi")),
+        /** The migrate init container (schema migrations and the server role's grants, as the owner), before each server start. */
+        migrateResources: resources.default(res("20m", "64Mi", "192Mi")),
     })
     .prefault({});
 export type ModelApiConfig = z.infer<typeof modelApiSchema>;
@@ -33,6 +35,8 @@ export const dataApiSchema = z
         /** Seconds between batch advances per group (the course service used 5 minutes). */
         intervalSeconds: z.number().min(0, "must be >= 0").default(300),
         resources: resources.default(res("50m", "96Mi", "256Mi")),
+        /** The migrate init container (with `state: postgres`: migrations and the server role's grants, as the owner). */
+        migrateResources: resources.default(res("20m", "64Mi", "192Mi")),
     })
     .prefault({});
 export type DataApiConfig = z.infer<typeof dataApiSchema>;

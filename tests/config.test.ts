@@ -85,9 +85,56 @@ describe("bad input is reported field by field", () => {
         ["bad namespace", { ...base, [`${P}:namespace`]: "My_NS" }, ["'namespace' must be a DNS-1123 label (lower case letters, digits, '-') (got 'My_NS')"]],
         ["ingress on without a host", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true }) }, ["'ingress.hosts' needs at least one host when 'ingress.enabled' is true (one of airflow, mlflow, minioConsole, modelApi, ui, prometheus, grafana)"]],
         ["ingress host that is not a DNS name", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { mlflow: "MLflow_Host" } }) }, ["'ingress.hosts.mlflow' must be a lower-case DNS name such as 'mlflow.example.com' (got 'MLflow_Host')"]],
-        ["ingress host for an unknown service", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { jupyter: "j.example.com", ui: "ui.example.com" } }) }, ["'ingress.hosts.jupyter' is not a known setting"]],
-        ["two services on one ingress host", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { ui: "mlops.example.com", grafana: "mlops.example.com" } }) }, ["'ingress.hosts' must give each service a host of its own"]],
-        ["an ingress host for Grafana while it is disabled", { ...base, [`${P}:grafana`]: JSON.stringify({ enabled: false }), [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { grafana: "g.example.com" } }) }, ["'ingress.hosts.grafana' is set but 'grafana.enabled' is false: remove the host or enable Grafana"]],
+        [
+            "ingress host for an unknown service",
+            { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { jupyter: "j.example.com", ui: "ui.example.com" }, auth: { ui: { type: "none" } } }) },
+            ["'ingress.hosts.jupyter' is not a known setting"],
+        ],
+        [
+            "two services on one ingress host",
+            { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { ui: "mlops.example.com", grafana: "mlops.example.com" }, auth: { ui: { type: "none" }, grafana: { type: "none" } } }) },
+            ["'ingress.hosts' must give each service a host of its own"],
+        ],
+        [
+            "an ingress host for Grafana while it is disabled",
+            { ...base, [`${P}:grafana`]: JSON.stringify({ enabled: false }), [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { grafana: "g.example.com" }, auth: { grafana: { type: "none" } } }) },
+            ["'ingress.hosts.grafana' is set but 'grafana.enabled' is false: remove the host or enable Grafana"],
+        ],
+        [
+            "an exposed host without TLS and without authentication",
+            { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { ui: "mlops.example.com" } }) },
+            [
+                "'ingress.hosts.ui' (mlops.example.com) is exposed without TLS and without authentication: set 'ingress.tlsSecretName' (a kubernetes.io/tls Secret covering it) or, to serve it over plain HTTP, 'ingress.plainHttp.ui' true; and set 'ingress.auth.ui' ({type: basic, secretName}, {type: external, url} or {type: annotations, annotations}) or, to leave it open, 'ingress.auth.ui.type' none",
+            ],
+        ],
+        [
+            "an exposed host without TLS",
+            { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { mlflow: "mlflow.example.com" }, auth: { mlflow: { type: "external", url: "https://auth.example.com/oauth2/auth" } } }) },
+            ["'ingress.hosts.mlflow' (mlflow.example.com) is exposed without TLS: set 'ingress.tlsSecretName' (a kubernetes.io/tls Secret covering it) or, to serve it over plain HTTP, 'ingress.plainHttp.mlflow' true"],
+        ],
+        [
+            "exposed hosts without authentication, every one named at once (the others are fine)",
+            {
+                ...base,
+                [`${P}:ingress`]: JSON.stringify({
+                    enabled: true,
+                    tlsSecretName: "tls",
+                    hosts: { modelApi: "api.example.com", ui: "mlops.example.com", prometheus: "prom.example.com", airflow: "airflow.example.com" },
+                    auth: { ui: { type: "basic", secretName: "ui-auth" }, airflow: { type: "none" } },
+                }),
+            },
+            [
+                "'ingress.hosts.modelApi' (api.example.com) is exposed without authentication: set 'ingress.auth.modelApi' ({type: basic, secretName}, {type: external, url} or {type: annotations, annotations}) or, to leave it open, 'ingress.auth.modelApi.type' none",
+                "'ingress.hosts.prometheus' (prom.example.com) is exposed without authentication: set 'ingress.auth.prometheus' ({type: basic, secretName}, {type: external, url} or {type: annotations, annotations}) or, to leave it open, 'ingress.auth.prometheus.type' none",
+            ],
+        ],
+        ["basic auth without its Secret", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { ui: "mlops.example.com" }, auth: { ui: { type: "basic" } } }) }, ["'ingress.auth.ui.secretName' is required"]],
+        [
+            "external auth that is not a URL, and an unknown kind",
+            { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { ui: "a.example.com", mlflow: "b.example.com" }, auth: { ui: { type: "external", url: "oauth2-proxy" }, mlflow: { type: "oidc" } } }) },
+            ["'ingress.auth.ui.url' must be an http(s) URL (got 'oauth2-proxy')", "'ingress.auth.mlflow.type' must have a 'type' of 'basic', 'external', 'annotations' or 'none'"],
+        ],
+        ["auth annotations that name none", { ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, tlsSecretName: "tls", hosts: { ui: "mlops.example.com" }, auth: { ui: { type: "annotations", annotations: {} } } }) }, ["'ingress.auth.ui.annotations' must name at least one annotation"]],
         ["incomplete resources", { ...base, [`${P}:minio`]: JSON.stringify({ resources: { cpu: "1" } }) }, ["'minio.resources.memory' is required", "'minio.resources.memoryLimit' is required"]],
         [
             "several problems at once",
@@ -101,6 +148,27 @@ describe("bad input is reported field by field", () => {
         ],
     ])("%s", (_name, raw, expected) => {
         expect([...problemsOf(raw)].sort()).toEqual([...expected].sort());
+    });
+
+    it("accepts exposed hosts whose TLS and authentication are set or explicitly opted out of, host by host", () => {
+        const ingress = {
+            enabled: true,
+            tlsSecretName: "mlops-tls",
+            hosts: { ui: "mlops.example.com", grafana: "grafana.example.com", prometheus: "prometheus.lan.test" },
+            plainHttp: { prometheus: true },
+            auth: { ui: { type: "basic", secretName: "ui-auth" }, grafana: { type: "none" }, prometheus: { type: "annotations", annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "mlops-auth@kubernetescrd" } } },
+        };
+        expect(parseConfig({ ...base, [`${P}:ingress`]: JSON.stringify(ingress) }, P).ingress).toEqual({ className: undefined, annotations: {}, ...ingress });
+        // Off, nothing is asked of the hosts.
+        expect(problemsOf({ ...base, [`${P}:ingress`]: JSON.stringify({ enabled: false, hosts: { ui: "mlops.example.com" } }) })).toEqual([]);
+    });
+
+    it("lists every exposed host that lacks TLS or authentication in one message", () => {
+        expect(() => parseConfig({ ...base, [`${P}:ingress`]: JSON.stringify({ enabled: true, hosts: { ui: "mlops.example.com", mlflow: "mlflow.example.com" }, auth: { ui: { type: "none" } } }) }, P)).toThrow(
+            "Invalid stack configuration (2 problems):\n" +
+                "  - 'ingress.hosts.mlflow' (mlflow.example.com) is exposed without TLS and without authentication: set 'ingress.tlsSecretName' (a kubernetes.io/tls Secret covering it) or, to serve it over plain HTTP, 'ingress.plainHttp.mlflow' true; and set 'ingress.auth.mlflow' ({type: basic, secretName}, {type: external, url} or {type: annotations, annotations}) or, to leave it open, 'ingress.auth.mlflow.type' none\n" +
+                "  - 'ingress.hosts.ui' (mlops.example.com) is exposed without TLS: set 'ingress.tlsSecretName' (a kubernetes.io/tls Secret covering it) or, to serve it over plain HTTP, 'ingress.plainHttp.ui' true",
+        );
     });
 
     it("puts every problem in one message", () => {

@@ -43,6 +43,7 @@ describe("the whole program", () => {
             "minio-mlflow",
             "model-api-hook",
             "postgres-roles",
+            "postgres-service-roles",
             "postgres-superuser",
             "redis-credentials",
         ]);

@@ -7,6 +7,7 @@ import { httpProbe } from "./probes";
 import type { RunAs } from "./security";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
+type Container = k8s.types.input.core.v1.Container;
 
 /** A stateless HTTP service of ours: one container, a ClusterIP Service, Prometheus scraping. */
 export interface HttpServiceSpec {
@@ -31,6 +32,12 @@ export interface HttpServiceSpec {
     readonly podAnnotations?: Record<string, pulumi.Input<string>>;
     readonly volumes?: k8s.types.input.core.v1.Volume[];
     readonly volumeMounts?: k8s.types.input.core.v1.VolumeMount[];
+    /**
+     * Run to completion, in order, before the server starts (e.g. schema migrations with
+     * credentials the server itself must not hold); build them with container().
+     * @default []
+     */
+    readonly initContainers?: Container[];
     /**
      * Don't make `pulumi up` wait for readiness (Deployment Available, Service endpoints):
      * for a service that is correctly not Ready until something outside the deployment
@@ -58,6 +65,7 @@ export function httpService(spec: HttpServiceSpec): { deployment: k8s.apps.v1.De
                     spec: podSpec({
                         runAs: spec.runAs,
                         terminationGracePeriodSeconds: 30,
+                        ...(spec.initContainers?.length ? { initContainers: spec.initContainers } : {}),
                         containers: [
                             container({
                                 name: spec.name,

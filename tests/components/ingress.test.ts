@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ingressSchema } from "../../config/ingress";
 import { k8sObject } from "../helpers";
 import { checkIntegrity, K8sObject, validateSchemas } from "../integrity";
+import { settle } from "../mocks";
 import { LoadedProgram, runProgram } from "../program";
 
 let program: LoadedProgram;
@@ -16,9 +17,21 @@ const HOSTS = {
     grafana: "grafana.mlops.example.com",
 };
 
+const OAUTH = "https://auth.mlops.example.com/oauth2";
+/** One of each kind of authentication, and the explicit opt-out for the three with a login of their own. */
+const AUTH = {
+    airflow: { type: "none" },
+    mlflow: { type: "external", url: `${OAUTH}/auth`, signin: `${OAUTH}/start?rd=$escaped_request_uri`, responseHeaders: ["X-Auth-Request-User", "X-Auth-Request-Email"] },
+    minioConsole: { type: "none" },
+    modelApi: { type: "basic", secretName: "model-api-basic-auth", realm: "model API" },
+    ui: { type: "basic", secretName: "ui-basic-auth" },
+    prometheus: { type: "annotations", annotations: { "traefik.ingress.kubernetes.io/router.middlewares": "mlops-auth@kubernetescrd" } },
+    grafana: { type: "none" },
+};
+
 beforeAll(async () => {
     program = await runProgram("dev", {
-        ingress: { enabled: true, className: "nginx", tlsSecretName: "mlops-tls", hosts: HOSTS, annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" } },
+        ingress: { enabled: true, className: "nginx", tlsSecretName: "mlops-tls", hosts: HOSTS, auth: AUTH, annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" } },
     });
 });
 
@@ -47,6 +60,27 @@ describe("GIVEN ingress enabled with a host per UI, WHEN the program runs, THEN"
             });
             expect(ing.metadata.annotations["cert-manager.io/cluster-issuer"], name).toBe("letsencrypt");
         }
+    });
+
+    it("puts each host's own authentication in front of it, and nothing in front of the hosts that opted out", () => {
+        const annotations = (name: string) => {
+            const { "cert-manager.io/cluster-issuer": issuer, "pulumi.com/skipAwait": _skip, ...rest } = k8sObject(program.recorder, "Ingress", `ingress-${name}`).metadata.annotations;
+            expect(issuer, name).toBe("letsencrypt");
+            return rest;
+        };
+        expect(annotations("mlflow")).toEqual({
+            "nginx.ingress.kubernetes.io/auth-url": `${OAUTH}/auth`,
+            "nginx.ingress.kubernetes.io/auth-signin": `${OAUTH}/start?rd=$escaped_request_uri`,
+            "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Auth-Request-Email",
+        });
+        expect(annotations("model-api")).toEqual({
+            "nginx.ingress.kubernetes.io/auth-type": "basic",
+            "nginx.ingress.kubernetes.io/auth-secret": "model-api-basic-auth",
+            "nginx.ingress.kubernetes.io/auth-realm": "model API",
+        });
+        expect(annotations("ui")).toEqual({ "nginx.ingress.kubernetes.io/auth-type": "basic", "nginx.ingress.kubernetes.io/auth-secret": "ui-basic-auth" });
+        expect(annotations("prometheus")).toEqual({ "traefik.ingress.kubernetes.io/router.middlewares": "mlops-auth@kubernetescrd" });
+        for (const name of ["airflow", "minio-console", "grafana"]) expect(annotations(name), name).toEqual({});
     });
 
     it("does not hold `pulumi up` on the model API's Ingress (no endpoints before the first model), and does on the others", () => {
@@ -91,8 +125,36 @@ describe("GIVEN ingress enabled with a host per UI, WHEN the program runs, THEN"
     });
 });
 
+describe("GIVEN a host that opts out of TLS", () => {
+    it("its Ingress has no tls and its URL is http; the others keep TLS", async () => {
+        const { PlatformIngress } = await import("../../components/ingress");
+        const config = ingressSchema.parse({
+            enabled: true,
+            tlsSecretName: "mlops-tls",
+            hosts: { ui: "ui.lan.test", grafana: "grafana.lan.test" },
+            plainHttp: { ui: true },
+            auth: { ui: { type: "basic", secretName: "ui-basic-auth" }, grafana: { type: "none" } },
+        });
+        const ingress = new PlatformIngress("plain", { namespace: "mlops", config, backends: { ui: { serviceName: "ui", port: 8501 }, grafana: { serviceName: "grafana", port: 3000 } } });
+        await settle(program.recorder);
+        expect(k8sObject(program.recorder, "Ingress", "plain-ui").spec.tls).toBeUndefined();
+        expect(k8sObject(program.recorder, "Ingress", "plain-grafana").spec.tls).toEqual([{ hosts: ["grafana.lan.test"], secretName: "mlops-tls" }]);
+        expect(ingress.urls).toEqual({ ui: "http://ui.lan.test/", grafana: "https://grafana.lan.test/" });
+    });
+});
+
+describe("GIVEN a config that exposes a host without TLS or authentication and no opt-out", () => {
+    it("the component refuses it too (a config not built by loadConfig), naming each host and what to set", async () => {
+        const { PlatformIngress } = await import("../../components/ingress");
+        const config = { ...ingressSchema.parse({ enabled: true, hosts: { mlflow: "mlflow.example.com" }, plainHttp: { mlflow: true }, auth: { mlflow: { type: "none" } } }), plainHttp: {}, auth: {} };
+        expect(() => new PlatformIngress("unsafe", { namespace: "mlops", config, backends: { mlflow: { serviceName: "mlflow", port: 5000 } } })).toThrow(
+            "PlatformIngress: 'ingress.hosts.mlflow' (mlflow.example.com) is exposed without TLS and without authentication: set 'ingress.tlsSecretName'",
+        );
+    });
+});
+
 describe("GIVEN the dev stack as shipped", () => {
     it("has ingress off, so no Ingress is created", () => {
-        expect(ingressSchema.parse(undefined)).toEqual({ enabled: false, hosts: {}, annotations: {} });
+        expect(ingressSchema.parse(undefined)).toEqual({ enabled: false, hosts: {}, plainHttp: {}, auth: {}, annotations: {} });
     });
 });

@@ -5,7 +5,7 @@ import { LoadedProgram, runProgram } from "../program";
 describe("GIVEN the dev stack with the Ingress on", () => {
     let dev: LoadedProgram;
     beforeAll(async () => {
-        dev = await runProgram("dev", { ingress: { enabled: true, hosts: { mlflow: "mlflow.example.com", ui: "ui.example.com" }, tlsSecretName: "tls" }, network: { ingressControllerNamespace: "ingress" } });
+        dev = await runProgram("dev", { ingress: { enabled: true, hosts: { mlflow: "mlflow.example.com", ui: "ui.example.com" }, tlsSecretName: "tls", auth: { mlflow: { type: "basic", secretName: "htpasswd" }, ui: { type: "basic", secretName: "htpasswd" } } }, network: { ingressControllerNamespace: "ingress" } });
     });
     it("admits the ingress controller's namespace to exactly the exposed backends", async () => {
         const flows = await new Promise<string[]>((resolve) => dev.exports.networkFlows.apply(resolve));

@@ -15,6 +15,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "postgres-roles-airflow": ["alphanumeric", 32],
             "postgres-roles-mlflow": ["alphanumeric", 32],
             "postgres-roles-mlops": ["alphanumeric", 32],
+            // The services' own login roles in `mlops`, which own nothing.
+            "postgres-service-roles-model_api": ["alphanumeric", 32],
+            "postgres-service-roles-data_api": ["alphanumeric", 32],
             "redis-credentials-password": ["alphanumeric", 32],
             "minio-credentials-root-user": ["username", 12],
             "minio-credentials-root-password": ["alphanumeric", 32],
@@ -47,6 +50,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         expect(keepers["airflow-credentials-fernet-key"]).toBeUndefined();
         expect(keepers["airflow-credentials-jwt-secret"]).toEqual({ epoch: "1" });
         expect(keepers["postgres-roles-mlflow"]).toEqual({ epoch: "1" });
+        expect(keepers["postgres-service-roles-model_api"]).toEqual({ epoch: "1" });
         expect(keepers["redis-credentials-password"]).toEqual({ epoch: "1" });
     });
 
@@ -68,6 +72,8 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         expect(roles.type).toBe("Opaque");
         expect(Object.keys(roles.stringData).sort()).toEqual(["airflow", "mlflow", "mlops"]);
         expect(roles.stringData.mlflow).toBe("gen-postgres-roles-mlflow");
+        const serviceRoles = k8sObject(program.recorder, "Secret", "postgres-service-roles");
+        expect(Object.keys(serviceRoles.stringData).sort()).toEqual(["data_api", "model_api"]);
         expect(k8sObject(program.recorder, "Secret", "minio-credentials").stringData["root-user"]).toBe("mlopsgen-minio-credentials-root-user");
     });
 

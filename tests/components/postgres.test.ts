@@ -81,12 +81,22 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
             { name: "AIRFLOW_PASSWORD", valueFrom: secretRef("postgres-roles", "airflow") },
             { name: "MLFLOW_PASSWORD", valueFrom: secretRef("postgres-roles", "mlflow") },
             { name: "MLOPS_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
+            { name: "MODEL_API_PASSWORD", valueFrom: secretRef("postgres-service-roles", "model_api") },
+            { name: "DATA_API_PASSWORD", valueFrom: secretRef("postgres-service-roles", "data_api") },
         ]);
         const script: string = c.command[2];
         for (const db of ["airflow", "mlflow", "mlops"]) {
             expect(script).toContain(`ALTER ROLE ${db} WITH LOGIN PASSWORD :'${db}_password';`);
             expect(script).toContain(`\\getenv ${db}_password ${db.toUpperCase()}_PASSWORD`);
         }
+        // The services' own roles: log in, connect to `mlops`, nothing more (their table grants
+        // are applied by each service's migrate step; see components/postgres.ts RoleSpec).
+        for (const role of ["model_api", "data_api"]) {
+            expect(script).toContain(`ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'${role}_password';`);
+            expect(script).toContain(`\\getenv ${role}_password ${role.toUpperCase()}_PASSWORD`);
+        }
+        expect(script).toContain("GRANT CONNECT ON DATABASE mlops TO model_api, data_api;");
+        expect(script).toContain('echo "roles ready: model_api (mlops), data_api (mlops)"');
         // A rotation changes this annotation, which replaces the Job and so re-runs it.
         expect(job.spec.template.metadata.annotations["mlops.dev/credentials-checksum"]).toMatch(/^[0-9a-f]{64}$/);
     });
@@ -131,5 +141,13 @@ describe("GIVEN other settings", () => {
                 }),
         ).toThrow("'databases' must list at least one database");
         expect(() => renderSetupScript(["ok", "drop table x;--"])).toThrow("database name 'drop table x;--' must match [a-z_][a-z0-9_]*");
+    });
+
+    it("rejects roles it cannot create safely: a bad name, an owner's name, an unknown database, a role twice", async () => {
+        const { renderSetupScript } = await import("../../components/postgres");
+        expect(() => renderSetupScript(["mlops"], [{ name: "x; DROP", database: "mlops" }])).toThrow("role name 'x; DROP' must match [a-z_][a-z0-9_]*");
+        expect(() => renderSetupScript(["mlops", "mlflow"], [{ name: "mlflow", database: "mlops" }])).toThrow("role 'mlflow' has the name of a database, whose owner it would be");
+        expect(() => renderSetupScript(["mlops"], [{ name: "model_api", database: "serving" }])).toThrow("role 'model_api' is for database 'serving', which is not one of mlops");
+        expect(() => renderSetupScript(["mlops"], [{ name: "a", database: "mlops" }, { name: "a", database: "mlops" }])).toThrow("role 'a' is listed twice");
     });
 });

@@ -1,5 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { k8sObject, podSecurity, registration, RESTRICTED_CONTAINER, secretRef } from "../helpers";
+import { K8sObject, podTemplates } from "../integrity";
+import { settle } from "../mocks";
 import { LoadedProgram, runProgram } from "../program";
 
 let program: LoadedProgram;
@@ -20,8 +23,10 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the model API", () =>
             { name: "MODEL_NAME", value: "realtor-price" },
             { name: "MODEL_ALIAS", value: "production" },
             { name: "MODEL_POLL_INTERVAL_SECONDS", value: "30" },
-            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
-            { name: "DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            // Its own role, which may only INSERT into serving.inference_log; it does not migrate.
+            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-service-roles", "model_api") },
+            { name: "DATABASE_URL", value: "postgresql://model_api:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "INFERENCE_LOG_MIGRATE", value: "false" },
             { name: "HOOK_TOKEN", valueFrom: secretRef("model-api-hook", "token") },
             { name: "MODEL_CACHE_DIR", value: "/var/cache/model-api" },
         ]);
@@ -51,12 +56,102 @@ describe("the data API", () => {
             { name: "DATA_API_PORT", value: "8000" },
             { name: "DATA_API_INTERVAL_SECONDS", value: "300" },
             { name: "DATA_API_STATE_BACKEND", value: "postgres" },
-            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
-            { name: "DATA_API_DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            // Its own role, which may only use the batch counters; it does not migrate.
+            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-service-roles", "data_api") },
+            { name: "DATA_API_DATABASE_URL", value: "postgresql://data_api:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "DATA_API_DB_MIGRATE", value: "false" },
             { name: "DATA_API_RESTART_TOKEN", valueFrom: secretRef("data-api-restart", "token") },
         ]);
         expect(k8sObject(program.recorder, "Service", "data-api").spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http" }]);
         expect(dep.spec.template.metadata.annotations).toMatchObject(SCRAPE("8000"));
+    });
+});
+
+describe("GIVEN the dev stack, WHEN the program runs, THEN each service's database credentials", () => {
+    /** `Kind/name/container` of every container holding `secret/key`, in the whole program. */
+    function holders(secret: string, key: string): string[] {
+        const out: string[] = [];
+        for (const t of podTemplates(program.recorder.kubernetesObjects().map((r) => r.inputs as K8sObject))) {
+            for (const c of [...(t.spec.initContainers ?? []), ...(t.spec.containers ?? [])]) {
+                if ((c.env ?? []).some((e: any) => e.valueFrom?.secretKeyRef?.name === secret && e.valueFrom.secretKeyRef.key === key)) {
+                    out.push(`${t.owner.kind}/${t.owner.metadata.name ?? t.labels["app.kubernetes.io/instance"]}/${c.name}`);
+                }
+            }
+            expect(t.spec.containers.concat(t.spec.initContainers ?? []).some((c: any) => c.envFrom !== undefined)).toBe(false);
+        }
+        return out.sort();
+    }
+    const secretKeys = (c: any) => (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
+
+    it("the services' own roles are held by their server containers and the setup Job that creates them, nowhere else", () => {
+        expect(holders("postgres-service-roles", "model_api")).toEqual(["Deployment/model-api/model-api", "Job/postgres/setup"]);
+        expect(holders("postgres-service-roles", "data_api")).toEqual(["Deployment/data-api/data-api", "Job/postgres/setup"]);
+    });
+
+    it.each([
+        ["model-api", ["model-api-hook/token", "postgres-service-roles/model_api"]],
+        ["data-api", ["data-api-restart/token", "postgres-service-roles/data_api"]],
+    ])("%s: the server container never gets the owner's password; only the migrate init container does", (name, serverKeys) => {
+        const pod = k8sObject(program.recorder, "Deployment", name).spec.template.spec;
+        expect(pod.containers.map((c: any) => c.name)).toEqual([name]);
+        expect(secretKeys(pod.containers[0]).sort()).toEqual(serverKeys);
+        expect(pod.initContainers.map((c: any) => c.name)).toEqual(["migrate"]);
+        expect(secretKeys(pod.initContainers[0])).toEqual(["postgres-roles/mlops"]);
+    });
+
+    it("model-api: an init container of the same image migrates as the owner, then grants the server's role", () => {
+        const pod = k8sObject(program.recorder, "Deployment", "model-api").spec.template.spec;
+        const [migrate] = pod.initContainers;
+        expect(migrate.image).toBe(pod.containers[0].image);
+        expect(migrate.command).toEqual(["node", "services/model-api/dist/src/migrate.js"]);
+        expect(migrate.env).toEqual([
+            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
+            { name: "DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "DATABASE_RUNTIME_ROLE", value: "model_api" },
+        ]);
+        expect(migrate.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true });
+        expect(migrate.resources).toEqual({ requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "192Mi" } });
+    });
+
+    it("data-api: an init container of the same image migrates as the owner, then grants the server's role", () => {
+        const pod = k8sObject(program.recorder, "Deployment", "data-api").spec.template.spec;
+        const [migrate] = pod.initContainers;
+        expect(migrate.image).toBe(pod.containers[0].image);
+        expect(migrate.command).toEqual(["node", "services/data-api/dist/migrate.js"]);
+        expect(migrate.env).toEqual([
+            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
+            { name: "DATA_API_DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "DATA_API_DATABASE_RUNTIME_ROLE", value: "data_api" },
+        ]);
+        expect(migrate.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true });
+    });
+
+    it("the inference-log prune CronJob deletes rows, so it runs as the owner", () => {
+        const c = k8sObject(program.recorder, "CronJob", "model-api-prune").spec.jobTemplate.spec.template.spec.containers[0];
+        expect(c.env).toEqual([
+            { name: "MLOPS_DB_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
+            { name: "DATABASE_URL", value: "postgresql://mlops:$(MLOPS_DB_PASSWORD)@postgres.mlops.svc.cluster.local:5432/mlops" },
+            { name: "INFERENCE_LOG_RETENTION_DAYS", value: "90" },
+        ]);
+    });
+
+    it("both pods roll when the owner's or their own password rotates", () => {
+        for (const name of ["model-api", "data-api"]) {
+            const tpl = k8sObject(program.recorder, "Deployment", name).spec.template;
+            expect(tpl.metadata.annotations["mlops.dev/credentials-checksum"], name).toMatch(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/);
+        }
+    });
+
+    it("with `dataApi.state: file` the data API has no migrate step and no database credential", async () => {
+        const { DataApi } = await import("../../components/data-api");
+        const { parseConfig } = await import("../../config");
+        const config = parseConfig({ "mlops-platform:storageClass": "x", "mlops-platform:dataApi": JSON.stringify({ state: "file" }) }, "mlops-platform");
+        const db = (user: string) => ({ host: pulumi.output("h"), port: 5432, database: pulumi.output("mlops"), user: pulumi.output(user), password: { name: "s", key: user } });
+        new DataApi("data-api-file", { namespace: "mlops", config: config.dataApi, database: db("data_api"), owner: db("mlops"), credentialsChecksum: "0", restartToken: { name: "t", key: "token" } });
+        await settle(program.recorder);
+        const pod = k8sObject(program.recorder, "Deployment", "data-api-file").spec.template.spec;
+        expect(pod.initContainers).toBeUndefined();
+        expect(secretKeys(pod.containers[0])).toEqual(["t/token"]);
     });
 });
 

@@ -11,7 +11,7 @@ import { incompatibilities } from "../../scripts/backup/manifest";
 import { k8sObject } from "../helpers";
 import { LoadedProgram, runProgram } from "../program";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres-server";
-import { runPodSteps } from "../support/pod-steps";
+import { fromSource, runPodSteps } from "../support/pod-steps";
 import { minioBinDir, start, Started, waitForHttp } from "../support/processes";
 
 /**
@@ -33,6 +33,8 @@ const secrets: Record<string, string> = {
     "postgres-roles/airflow": randomBytes(16).toString("hex"),
     "postgres-roles/mlflow": randomBytes(16).toString("hex"),
     "postgres-roles/mlops": randomBytes(16).toString("hex"),
+    "postgres-service-roles/model_api": randomBytes(16).toString("hex"),
+    "postgres-service-roles/data_api": randomBytes(16).toString("hex"),
     ...minioUserSecrets(),
 };
 
@@ -68,7 +70,7 @@ function cronPod(name: string): any {
 }
 
 function psql(db: string, sql: string, user = "postgres"): string {
-    const env = user === "postgres" ? pg.env() : pg.env({ PGUSER: user, PGPASSWORD: secrets[`postgres-roles/${user}`]! });
+    const env = user === "postgres" ? pg.env() : pg.env({ PGUSER: user, PGPASSWORD: (secrets[`postgres-roles/${user}`] ?? secrets[`postgres-service-roles/${user}`])! });
     const r = spawnSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-Atq", "-d", db, "-c", sql], { encoding: "utf8", env });
     if (r.status !== 0) throw new Error(`psql ${db}: ${sql}: ${r.stderr}`);
     return r.stdout.trim();
@@ -92,6 +94,30 @@ function snapshot(): Record<string, string> {
     };
 }
 
+const SERVICE_ROLES = [
+    { name: "model_api", database: "mlops" },
+    { name: "data_api", database: "mlops" },
+];
+
+/**
+ * The model API's and data API's migrate init containers as rendered (as the owner of `mlops`:
+ * migrations, then their role's grants), their programs run from source by tsx (nothing is
+ * built in this tier).
+ */
+function migrateServices(): void {
+    for (const name of ["model-api", "data-api"]) {
+        const c = k8sObject(program.recorder, "Deployment", name).spec.template.spec.initContainers[0];
+        const r = runPodSteps({ containers: [fromSource(c)] }, {
+            secrets,
+            rewrite: (v) => v.replace("@postgres.mlops.svc.cluster.local:5432/", `@127.0.0.1:${pg.port}/`),
+            home: tmp,
+        });
+        expect(r.status, r.output).toBe(0);
+    }
+}
+
+const LOG_ROW = "INSERT INTO serving.inference_log (ts, request_id, model_name, model_version, input, price, latency_ms) VALUES (now(), 'r', 'realtor-price', '1', '{}', 1, 1)";
+
 function mlflowObjects(): string[] {
     return mc(["ls", "--recursive", "--json", "m/mlflow"])
         .stdout.trim()
@@ -104,9 +130,15 @@ function mlflowObjects(): string[] {
 beforeAll(async () => {
     program = await runProgram("dev");
     pg = await startPostgres();
-    const setup = spawnSync("bash", ["-c", renderSetupScript(["airflow", "mlflow", "mlops"])], {
+    const setup = spawnSync("bash", ["-c", renderSetupScript(["airflow", "mlflow", "mlops"], SERVICE_ROLES)], {
         encoding: "utf8",
-        env: pg.env({ AIRFLOW_PASSWORD: secrets["postgres-roles/airflow"]!, MLFLOW_PASSWORD: secrets["postgres-roles/mlflow"]!, MLOPS_PASSWORD: secrets["postgres-roles/mlops"]! }),
+        env: pg.env({
+            AIRFLOW_PASSWORD: secrets["postgres-roles/airflow"]!,
+            MLFLOW_PASSWORD: secrets["postgres-roles/mlflow"]!,
+            MLOPS_PASSWORD: secrets["postgres-roles/mlops"]!,
+            MODEL_API_PASSWORD: secrets["postgres-service-roles/model_api"]!,
+            DATA_API_PASSWORD: secrets["postgres-service-roles/data_api"]!,
+        }),
     });
     expect(setup.status, setup.stderr).toBe(0);
     secrets["postgres-superuser/password"] = pg.superuserPassword;
@@ -147,6 +179,9 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
         psql("mlflow", "CREATE TABLE registered_models (name text PRIMARY KEY, alias text); INSERT INTO registered_models VALUES ('price', 'production@3'), ('other', 'none')", "mlflow");
         psql("airflow", "CREATE TABLE dag_run (id int PRIMARY KEY, dag_id text); INSERT INTO dag_run SELECT g, 'ingest' FROM generate_series(1, 500) g", "airflow");
         psql("mlops", "CREATE SCHEMA clean; CREATE TABLE clean.listings (id bigserial PRIMARY KEY, price float8); INSERT INTO clean.listings (price) SELECT g * 1000 FROM generate_series(1, 2000) g", "mlops");
+        migrateServices();
+        psql("mlops", LOG_ROW, "model_api");
+        psql("mlops", "INSERT INTO data_api_batch_state VALUES (1, 'Tuesday', 3, now())", "data_api");
         for (const key of ["1/abc/artifacts/model/model.onnx", "1/abc/artifacts/model/MLmodel"]) {
             expect(mc(["pipe", `m/mlflow/${key}`], randomBytes(4096)).status).toBe(0);
         }
@@ -195,6 +230,14 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
         expect(psql("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mlflow'")).toBe("mlflow");
         expect(psql("postgres", "SELECT has_database_privilege('public', 'mlflow', 'CONNECT')")).toBe("f");
         expect(psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '%_restoring'")).toBe("0");
+        // The services' roles: CONNECT again (the restore grants it, as the setup Job does), and their
+        // table grants exactly as before (they travel in the dump), before any migrate step ran again.
+        expect(psql("postgres", "SELECT has_database_privilege('model_api', 'mlops', 'CONNECT') || ',' || has_database_privilege('data_api', 'mlops', 'CONNECT')")).toBe("true,true");
+        expect(psql("postgres", "SELECT has_database_privilege('model_api', 'mlops', 'TEMP') OR has_database_privilege('data_api', 'mlops', 'CREATE')")).toBe("f");
+        psql("mlops", LOG_ROW, "model_api");
+        expect(() => psql("mlops", "SELECT count(*) FROM serving.inference_log", "model_api")).toThrow("permission denied for table inference_log");
+        expect(psql("mlops", "SELECT batch_number FROM data_api_batch_state WHERE group_number = 1", "data_api")).toBe("3");
+        expect(() => psql("mlops", "SELECT count(*) FROM clean.listings", "data_api")).toThrow("permission denied for schema clean");
     });
 
     it("refuses a dump that does not match its checksum, and changes nothing", () => {

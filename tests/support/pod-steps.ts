@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ROOT } from "../program";
 import { minioBinDir, resolveEnv } from "./processes";
 
 export interface PodStepsOptions {
@@ -66,4 +67,18 @@ export function runPodSteps(pod: any, opts: PodStepsOptions): PodStepsResult {
         if (r.status !== 0) return { status: r.status ?? -1, failed: c.name, output };
     }
     return { status: 0, output };
+}
+
+/**
+ * `container` with its command, one of our Node services' built programs as the image runs it
+ * (`node services/<service>/dist/[src/]<program>.js`), changed to run that program's TypeScript
+ * source with tsx: the unit and real tiers build nothing. Throws for any other command.
+ */
+export function fromSource(container: any): any {
+    const [node, built, ...rest] = container.command as string[];
+    const m = node === "node" && built !== undefined ? /^(services\/[a-z-]+)\/dist\/(src\/)?([a-z-]+)\.js$/.exec(built) : null;
+    if (!m) throw new Error(`fromSource: '${(container.command as string[]).join(" ")}' is not a built program of one of our services`);
+    const source = path.join(ROOT, m[1]!, "src", `${m[3]}.ts`);
+    if (!fs.existsSync(source)) throw new Error(`fromSource: ${source} does not exist`);
+    return { ...container, command: [process.execPath, "--import", "tsx", source, ...rest] };
 }

@@ -76,6 +76,7 @@ export async function buildApp(config: DataApiConfig, opts: BuildOptions = {}): 
             ? new PostgresStateStore(state.databaseUrl, {
                   connectTimeoutMs: state.connectTimeoutMs,
                   statementTimeoutMs: state.statementTimeoutMs,
+                  migrate: state.migrate,
                   onPoolError: (err) => app.log.warn({ event: "state_pool_error", error: err.message }, "an idle Postgres connection was lost"),
                   log: (level, message, fields) => app.log[level]({ event: "state_migration", ...fields }, message),
               })

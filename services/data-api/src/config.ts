@@ -51,6 +51,8 @@ const envSchema = z
         DATA_API_DATABASE_URL: z.string().optional(),
         DATA_API_DB_CONNECT_TIMEOUT_MS: intFrom("DATA_API_DB_CONNECT_TIMEOUT_MS", 2_000, 1),
         DATA_API_DB_STATEMENT_TIMEOUT_MS: intFrom("DATA_API_DB_STATEMENT_TIMEOUT_MS", 5_000, 1),
+        /** `false` where the migrations run elsewhere as the owner (`dist/migrate.js`, the platform's init container). */
+        DATA_API_DB_MIGRATE: z.enum(["true", "false"], { message: "'DATA_API_DB_MIGRATE' must be 'true' or 'false'" }).default("true"),
         /** When set, /restart_data_generation requires `Authorization: Bearer <token>`. */
         DATA_API_RESTART_TOKEN: z.string().optional(),
         DATA_API_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -86,7 +88,7 @@ export interface DataApiConfig {
     readonly csvMaxRows: number;
     readonly state:
         | { readonly backend: "file"; readonly file: string }
-        | { readonly backend: "postgres"; readonly databaseUrl: string; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
+        | { readonly backend: "postgres"; readonly databaseUrl: string; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number; readonly migrate: boolean };
     readonly logLevel: string;
     /** Required by /restart_data_generation as a bearer token when set (the platform always sets it). */
     readonly restartToken?: string;
@@ -123,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DataApiConfig 
                       databaseUrl: e.DATA_API_DATABASE_URL!,
                       connectTimeoutMs: e.DATA_API_DB_CONNECT_TIMEOUT_MS,
                       statementTimeoutMs: e.DATA_API_DB_STATEMENT_TIMEOUT_MS,
+                      migrate: e.DATA_API_DB_MIGRATE === "true",
                   }
                 : { backend: "file" as const, file: e.DATA_API_STATE_FILE },
         logLevel: e.DATA_API_LOG_LEVEL,

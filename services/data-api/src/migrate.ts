@@ -1,5 +1,5 @@
-import { fileURLToPath } from "node:url";
-import type pg from "pg";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import pg from "pg";
 import { runner } from "node-pg-migrate";
 
 /**
@@ -51,4 +51,81 @@ export async function migrate(client: pg.ClientBase, opts: MigrateOptions = {}):
         verbose: true,
     });
     return applied.map((m) => m.name);
+}
+
+/** A role name as the platform's setup Job creates them (components/postgres.ts). */
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Gives `role`, the server's own login role (created by the platform's Postgres setup Job),
+ * exactly what the server runs (src/state.ts PostgresStateStore) and nothing else in schema
+ * `public`: SELECT, INSERT, UPDATE and DELETE on data_api_batch_state (advance: INSERT ... ON
+ * CONFLICT DO NOTHING, SELECT ... FOR UPDATE, UPDATE; reset: DELETE). No TRUNCATE, no CREATE, no
+ * access to the version table or to anyone else's tables (the pipeline's, the model API's).
+ *
+ * Everything else the role holds in the schema is revoked first, so each run ends in the same
+ * state; it runs on every start (the platform's init container), so the grants also come back
+ * after a restore. Run it as the owner, after migrate(): one transaction under the migrations'
+ * lock key, because concurrent GRANTs on one table can fail ("tuple concurrently updated") when
+ * replicas start together.
+ */
+export async function grantRuntimeRole(client: pg.ClientBase, role: string): Promise<void> {
+    if (!ROLE_NAME.test(role)) throw new Error(`the runtime role must be a role name matching [a-z_][a-z0-9_]* (got '${role}')`);
+    const r = pg.escapeIdentifier(role);
+    await client.query("BEGIN");
+    try {
+        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
+        await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${r}`);
+        await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${r}`);
+        // USAGE only (PUBLIC has it too); CREATE, should anyone have granted it, goes.
+        await client.query(`REVOKE ALL ON SCHEMA public FROM ${r}`);
+        await client.query(`GRANT USAGE ON SCHEMA public TO ${r}`);
+        await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.data_api_batch_state TO ${r}`);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+    }
+}
+
+/**
+ * The migrate program, run by the platform's init container before the server starts:
+ *
+ *   DATA_API_DATABASE_URL=<as the owner> DATA_API_DATABASE_RUNTIME_ROLE=data_api node services/data-api/dist/migrate.js
+ *
+ * Applies the migrations, then (with DATA_API_DATABASE_RUNTIME_ROLE) grantRuntimeRole. Prints JSON
+ * lines; exit 0 when done, 1 on an error, 2 on bad settings.
+ */
+async function main(): Promise<number> {
+    const url = process.env.DATA_API_DATABASE_URL?.trim();
+    const role = process.env.DATA_API_DATABASE_RUNTIME_ROLE?.trim() || undefined;
+    const problems: string[] = [];
+    if (!url) problems.push("DATA_API_DATABASE_URL is not set");
+    if (role !== undefined && !ROLE_NAME.test(role)) problems.push(`DATA_API_DATABASE_RUNTIME_ROLE must be a role name matching [a-z_][a-z0-9_]* (got '${role}')`);
+    if (problems.length > 0) {
+        console.error(JSON.stringify({ event: "migrate_config_error", errors: problems }));
+        return 2;
+    }
+    // The same 5 s statement_timeout as the server's pool: what migrations are written against.
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 5_000, application_name: "data-api-migrate" });
+    try {
+        await client.connect();
+        const applied = await migrate(client, {
+            log: (level, message) => {
+                if (level !== "debug") console.log(JSON.stringify({ event: "migrate_log", level, message }));
+            },
+        });
+        if (role !== undefined) await grantRuntimeRole(client, role);
+        console.log(JSON.stringify({ event: "migrate_done", applied, grantedTo: role ?? null }));
+        return 0;
+    } catch (err) {
+        console.error(JSON.stringify({ event: "migrate_failed", error: (err as Error).message }));
+        return 1;
+    } finally {
+        await client.end().catch(() => {});
+    }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+    main().then((code) => process.exit(code));
 }

@@ -114,6 +114,14 @@ export interface PostgresStoreOptions {
     readonly onPoolError?: (err: Error) => void;
     /** Where migration messages go: what was applied (info), the migration library's own lines (debug, warn, error). */
     readonly log?: (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+    /**
+     * Bring the table to the latest migration before the first call. Off where the migrations
+     * run elsewhere, as the owner (the platform's migrate init container, `dist/migrate.js`),
+     * and the server's role may only use the table: it could not migrate, and trying would fail
+     * every call.
+     * @default true
+     */
+    readonly migrate?: boolean;
 }
 
 /**
@@ -175,6 +183,7 @@ export class PostgresStateStore implements BatchStateStore {
      * after a failure.
      */
     private ready(): Promise<void> {
+        if (this.opts.migrate === false) return Promise.resolve();
         this.schema ??= this.withClient(async (client) => {
             const applied = await migrate(client, { log: this.opts.log });
             if (applied.length > 0) this.opts.log?.("info", "batch state schema migrated", { applied });

@@ -90,3 +90,17 @@ export function createOwnedDatabase(server: PostgresServer, name: string): strin
     psql(`CREATE DATABASE ${name} OWNER ${name} ENCODING 'UTF8' TEMPLATE template0`);
     return `postgres://${name}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${name}`;
 }
+
+/**
+ * A login role `role` that may only CONNECT to database `database`, as the platform's Postgres
+ * setup Job creates the services' roles (components/postgres.ts); its URL. Its table grants come
+ * from the migrate step (src/migrate.ts grantRuntimeRole).
+ */
+export function createServiceRole(server: PostgresServer, role: string, database: string): string {
+    const password = `pw-${role}`;
+    const psql = (sql: string) => execFileSync(path.join(server.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", sql], { env: server.env() });
+    psql(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    psql(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
+    psql(`GRANT CONNECT ON DATABASE ${database} TO ${role}`);
+    return `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${database}`;
+}

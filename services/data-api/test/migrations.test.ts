@@ -1,9 +1,12 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server.js";
-import { migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR, type MigrateOptions } from "../src/migrate.js";
-import { createOwnedDatabase, queryOn, startDataApi } from "./helpers.js";
+import { grantRuntimeRole, migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR, type MigrateOptions } from "../src/migrate.js";
+import { createOwnedDatabase, createServiceRole, queryOn, startDataApi } from "./helpers.js";
 
 /**
  * The data API's migrations (services/data-api/migrations, node-pg-migrate) against a real
@@ -154,6 +157,131 @@ describe.sequential("batch state migrations (real Postgres)", () => {
             expect(await run).toEqual(ALL);
         } finally {
             await holder.end();
+        }
+    });
+});
+
+/** The role's privileges on tables and schemas, as the catalog states them. */
+async function privilegesOf(dsn: string, role: string) {
+    return {
+        tables: (
+            await queryOn(
+                dsn,
+                `SELECT table_schema || '.' || table_name AS t, string_agg(privilege_type, ',' ORDER BY privilege_type) AS p
+                 FROM information_schema.role_table_grants WHERE grantee = $1 GROUP BY 1 ORDER BY 1`,
+                [role],
+            )
+        ).map((r) => `${r.t}: ${r.p}`),
+        publicSchema: (await queryOn(dsn, "SELECT has_schema_privilege($1, 'public', 'USAGE') AS usage, has_schema_privilege($1, 'public', 'CREATE') AS create", [role]))[0],
+    };
+}
+
+// The built program (`npm run build`), as the platform's migrate init container runs it.
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/migrate.js");
+const runCli = (env: Record<string, string>) => spawnSync(process.execPath, [cli], { encoding: "utf8", env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+const lastLine = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+
+describe.sequential("the server's own role: migrations as the owner, then exactly the grants the server needs (real Postgres)", () => {
+    let server: PostgresServer;
+    let n = 0;
+
+    beforeAll(async () => {
+        server = await startPostgres();
+    });
+    afterAll(() => server?.stop());
+
+    /** A database owned by its own role, and a role `role_<n>` that may only connect to it. */
+    const layout = () => {
+        const name = `grant_${n++}`;
+        const owner = createOwnedDatabase(server, name);
+        const role = `role_${name}`;
+        return { owner, role, runtime: createServiceRole(server, role, name) };
+    };
+    const grant = async (dsn: string, role: string) => {
+        const c = new pg.Client({ connectionString: dsn });
+        await c.connect();
+        try {
+            await grantRuntimeRole(c, role);
+        } finally {
+            await c.end();
+        }
+    };
+
+    it("grants SELECT, INSERT, UPDATE, DELETE on the counters, USAGE on the schema, and nothing else; again changes nothing", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await grant(owner, role);
+        const expected = { tables: ["public.data_api_batch_state: DELETE,INSERT,SELECT,UPDATE"], publicSchema: { usage: true, create: false } };
+        expect(await privilegesOf(owner, role)).toEqual(expected);
+        await grant(owner, role);
+        expect(await privilegesOf(owner, role)).toEqual(expected);
+    });
+
+    it("takes back what was granted by hand in the schema (the version table, TRUNCATE, CREATE)", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await queryOn(owner, `GRANT ALL ON data_api_migrations, data_api_batch_state TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
+        await grant(owner, role);
+        expect(await privilegesOf(owner, role)).toEqual({ tables: ["public.data_api_batch_state: DELETE,INSERT,SELECT,UPDATE"], publicSchema: { usage: true, create: false } });
+    });
+
+    it("six replicas granting at once all succeed (one at a time, under the migrations' lock key)", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await Promise.all(Array.from({ length: 6 }, () => grant(owner, role)));
+        expect((await privilegesOf(owner, role)).tables).toEqual(["public.data_api_batch_state: DELETE,INSERT,SELECT,UPDATE"]);
+    });
+
+    it("refuses a role name that is not a plain identifier, before touching the database", async () => {
+        const { owner } = layout();
+        await expect(grant(owner, 'x"; DROP TABLE data_api_batch_state; --')).rejects.toThrow("the runtime role must be a role name matching [a-z_][a-z0-9_]*");
+    });
+
+    it("the built program exists (npm run build -w services/data-api)", () => {
+        expect(fs.existsSync(cli), `${cli} missing: build first`).toBe(true);
+    });
+
+    it("the built program, as the init container runs it: migrates, grants, prints what it did; a second run applies nothing", () => {
+        const { owner, role } = layout();
+        const env = { DATA_API_DATABASE_URL: owner, DATA_API_DATABASE_RUNTIME_ROLE: role };
+        const first = runCli(env);
+        expect(first.status, first.stderr).toBe(0);
+        expect(lastLine(first.stdout)).toEqual({ event: "migrate_done", applied: ALL, grantedTo: role });
+        const again = runCli(env);
+        expect(again.status, again.stderr).toBe(0);
+        expect(lastLine(again.stdout)).toEqual({ event: "migrate_done", applied: [], grantedTo: role });
+    });
+
+    it("the built program: exit 2 naming each bad setting, exit 1 naming the error (a role that does not exist)", () => {
+        const bad = runCli({ DATA_API_DATABASE_RUNTIME_ROLE: "Robert'); --" });
+        expect(bad.status).toBe(2);
+        expect(JSON.parse(bad.stderr.trim())).toEqual({
+            event: "migrate_config_error",
+            errors: ["DATA_API_DATABASE_URL is not set", "DATA_API_DATABASE_RUNTIME_ROLE must be a role name matching [a-z_][a-z0-9_]* (got 'Robert'); --')"],
+        });
+        const { owner } = layout();
+        const missing = runCli({ DATA_API_DATABASE_URL: owner, DATA_API_DATABASE_RUNTIME_ROLE: "nobody" });
+        expect(missing.status).toBe(1);
+        expect(JSON.parse(missing.stderr.trim())).toEqual({ event: "migrate_failed", error: 'role "nobody" does not exist' });
+    });
+
+    it("the server as its role, migrations off: serves and resets; with them on it could not migrate", async () => {
+        const { owner, role, runtime } = layout();
+        expect(runCli({ DATA_API_DATABASE_URL: owner, DATA_API_DATABASE_RUNTIME_ROLE: role }).status).toBe(0);
+        const api = await startDataApi({ DATA_API_STATE_BACKEND: "postgres", DATA_API_DATABASE_URL: runtime, DATA_API_DB_MIGRATE: "false", DATA_API_BATCHES: "2", DATA_API_BATCH_SIZE: "2", DATA_API_INTERVAL_SECONDS: "0" });
+        try {
+            expect((await api.get("/data?group_number=1&day=Tuesday")).body.batch_number).toBe(1);
+            expect((await api.get("/restart_data_generation?group_number=1&day=Tuesday")).status).toBe(200);
+            expect((await api.get("/data?group_number=1&day=Tuesday")).body.batch_number).toBe(1);
+        } finally {
+            await api.close();
+        }
+        const c = new pg.Client({ connectionString: runtime });
+        await c.connect();
+        try {
+            await expect(migrate(c)).rejects.toThrow(/permission denied/);
+        } finally {
+            await c.end();
         }
     });
 });

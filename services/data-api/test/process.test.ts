@@ -65,7 +65,7 @@ describe("the data-api process", () => {
 
     it("refuses to start on bad configuration, naming every bad variable", async () => {
         const child = spawn(process.execPath, [server], {
-            env: { PATH: process.env.PATH, DATA_API_BATCHES: "0", DATA_API_STATE_BACKEND: "postgres", DATA_API_DB_STATEMENT_TIMEOUT_MS: "0" },
+            env: { PATH: process.env.PATH, DATA_API_BATCHES: "0", DATA_API_STATE_BACKEND: "postgres", DATA_API_DB_STATEMENT_TIMEOUT_MS: "0", DATA_API_DB_MIGRATE: "no" },
             stdio: ["ignore", "pipe", "pipe"],
         });
         children.push(child);
@@ -76,5 +76,6 @@ describe("the data-api process", () => {
         expect(stderr).toContain("'DATA_API_BATCHES' must be an integer >= 1 (got '0')");
         expect(stderr).toContain("'DATA_API_DATABASE_URL' is required when DATA_API_STATE_BACKEND=postgres");
         expect(stderr).toContain("'DATA_API_DB_STATEMENT_TIMEOUT_MS' must be an integer >= 1 (got '0')");
+        expect(stderr).toContain("'DATA_API_DB_MIGRATE' must be 'true' or 'false'");
     });
 });

@@ -123,6 +123,7 @@ export async function buildApp(config: ModelApiConfig, options: BuildOptions = {
             flushIntervalMs: config.logFlushMs,
             batchSize: config.logBatchSize,
             maxQueue: config.logMaxQueue,
+            migrate: config.logMigrate,
             metrics,
             log: app.log,
         }));

@@ -26,6 +26,8 @@ export interface ModelApiConfig {
     readonly retryMaxMs: number;
     /** DATABASE_URL of the `mlops` database; without it the inference log is off (logged at start). */
     readonly databaseUrl?: string;
+    /** INFERENCE_LOG_MIGRATE: migrate before the first write (default), or leave it to `dist/src/migrate.js` run as the owner. */
+    readonly logMigrate: boolean;
     readonly logFlushMs: number;
     readonly logBatchSize: number;
     readonly logMaxQueue: number;
@@ -74,6 +76,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         }
         return n;
     };
+    const bool = (name: string, def: boolean): boolean => {
+        const raw = str(name);
+        if (raw === undefined) return def;
+        if (raw === "true" || raw === "false") return raw === "true";
+        problems.push(`'${name}' must be 'true' or 'false' (got '${raw}')`);
+        return def;
+    };
     const modelPath = str("MODEL_PATH");
     const mlflowTrackingUri = str("MLFLOW_TRACKING_URI");
     if (!modelPath && !mlflowTrackingUri) problems.push("'MLFLOW_TRACKING_URI' is required (or set 'MODEL_PATH' to serve a local model)");
@@ -96,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         retryInitialMs: num("MODEL_RETRY_INITIAL_MS", { min: 1 }),
         retryMaxMs: num("MODEL_RETRY_MAX_MS", { min: 1 }),
         databaseUrl: str("DATABASE_URL"),
+        logMigrate: bool("INFERENCE_LOG_MIGRATE", true),
         logFlushMs: num("INFERENCE_LOG_FLUSH_MS", { min: 10 }),
         logBatchSize: num("INFERENCE_LOG_BATCH_SIZE", { min: 1 }),
         logMaxQueue: num("INFERENCE_LOG_MAX_QUEUE", { min: 1 }),

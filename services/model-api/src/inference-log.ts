@@ -24,6 +24,14 @@ export interface InferenceLogOptions {
     maxQueue: number;
     metrics: Metrics;
     log: FastifyBaseLogger;
+    /**
+     * Bring the table to the latest migration before the first write, and again after a failed
+     * one. Off where the migrations run elsewhere, as the owner (the platform's migrate init
+     * container), and the server's role may only insert: it could not migrate, and trying
+     * would fail every write.
+     * @default true
+     */
+    migrate?: boolean;
 }
 
 const INSERT = `
@@ -126,7 +134,7 @@ export class InferenceLog {
      */
     private async write(rows: InferenceLogRow[], settled: { rows: number }): Promise<void> {
         // Outside the try: a failed migration is never the rows' fault, whatever its SQLSTATE.
-        if (!this.migrated) {
+        if (!this.migrated && this.opts.migrate !== false) {
             await this.migrate();
             this.migrated = true;
         }
@@ -157,7 +165,8 @@ export class InferenceLog {
     /**
      * Brings the table to the latest migration (services/model-api/migrations) on one pooled
      * connection; the first write waits for it, and a failed write runs it again (the database
-     * may have been replaced). A connection that failed is discarded, not returned to the pool.
+     * may have been replaced). Never with `migrate: false`. A connection that failed is
+     * discarded, not returned to the pool.
      */
     private async migrate(): Promise<void> {
         const client = await this.pool.connect();

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ClientBase } from "pg";
+import { Client, escapeIdentifier, type ClientBase } from "pg";
 import { runner } from "node-pg-migrate";
 
 /**
@@ -61,4 +61,88 @@ export async function migrate(client: ClientBase, opts: MigrateOptions = {}): Pr
         verbose: true,
     });
     return applied.map((m) => m.name);
+}
+
+/** A role name as the platform's setup Job creates them (components/postgres.ts). */
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Gives `role`, the server's own login role (created by the platform's Postgres setup Job),
+ * exactly what the server runs and nothing else in schema `serving`: USAGE on the schema, INSERT
+ * into serving.inference_log (src/inference-log.ts) and USAGE on its id sequence (the insert's
+ * default draws from it). No SELECT, UPDATE, DELETE or TRUNCATE, no CREATE: the internet-facing
+ * server can neither read back what it logged nor change or migrate the schema.
+ *
+ * Everything else the role holds in the schema is revoked first, so each run ends in the same
+ * state whatever was granted by hand or by an older version; it runs on every start (the
+ * platform's init container), so the grants also come back after a restore. Run it as the
+ * owner, after migrate(): one transaction under the migrations' lock key, because concurrent
+ * GRANTs on one table can fail ("tuple concurrently updated") when replicas start together.
+ */
+export async function grantRuntimeRole(client: ClientBase, role: string): Promise<void> {
+    if (!ROLE_NAME.test(role)) throw new Error(`the runtime role must be a role name matching [a-z_][a-z0-9_]* (got '${role}')`);
+    const r = escapeIdentifier(role);
+    await client.query("BEGIN");
+    try {
+        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
+        const seq = (
+            await client.query<{ seq: string | null }>(
+                "SELECT CASE WHEN to_regclass('serving.inference_log') IS NOT NULL THEN pg_get_serial_sequence('serving.inference_log', 'id') END AS seq",
+            )
+        ).rows[0]?.seq;
+        if (!seq) throw new Error("serving.inference_log (or its id sequence) does not exist: run the migrations first");
+        await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA serving FROM ${r}`);
+        await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA serving FROM ${r}`);
+        await client.query(`REVOKE ALL ON SCHEMA serving FROM ${r}`);
+        await client.query(`GRANT USAGE ON SCHEMA serving TO ${r}`);
+        await client.query(`GRANT INSERT ON serving.inference_log TO ${r}`);
+        // pg_get_serial_sequence returns the name quoted as needed.
+        await client.query(`GRANT USAGE ON SEQUENCE ${seq} TO ${r}`);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+    }
+}
+
+/**
+ * The migrate program, run by the platform's init container before the server starts:
+ *
+ *   DATABASE_URL=<as the owner> DATABASE_RUNTIME_ROLE=model_api node services/model-api/dist/src/migrate.js
+ *
+ * Applies the migrations, then (with DATABASE_RUNTIME_ROLE) grantRuntimeRole. Prints JSON lines;
+ * exit 0 when done, 1 on an error, 2 on bad settings.
+ */
+async function main(): Promise<number> {
+    const url = process.env.DATABASE_URL?.trim();
+    const role = process.env.DATABASE_RUNTIME_ROLE?.trim() || undefined;
+    const problems: string[] = [];
+    if (!url) problems.push("DATABASE_URL is not set");
+    if (role !== undefined && !ROLE_NAME.test(role)) problems.push(`DATABASE_RUNTIME_ROLE must be a role name matching [a-z_][a-z0-9_]* (got '${role}')`);
+    if (problems.length > 0) {
+        console.error(JSON.stringify({ event: "migrate_config_error", errors: problems }));
+        return 2;
+    }
+    // The same 5 s statement_timeout as the server's pool: what migrations are written against.
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 5_000, application_name: "model-api-migrate" });
+    try {
+        await client.connect();
+        const applied = await migrate(client, {
+            log: (level, message) => {
+                if (level !== "debug") console.log(JSON.stringify({ event: "migrate_log", level, message }));
+            },
+        });
+        if (role !== undefined) await grantRuntimeRole(client, role);
+        console.log(JSON.stringify({ event: "migrate_done", applied, grantedTo: role ?? null }));
+        return 0;
+    } catch (err) {
+        console.error(JSON.stringify({ event: "migrate_failed", error: (err as Error).message }));
+        return 1;
+    } finally {
+        await client.end().catch(() => {});
+    }
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code));
 }

@@ -25,6 +25,12 @@ describe("loadConfig", () => {
         expect(c.modelPath).toBe("/models/x");
         expect(c.pollIntervalMs).toBe(500);
     });
+    it("migrates the inference log before its first write unless INFERENCE_LOG_MIGRATE is false", () => {
+        expect(loadConfig({ MODEL_PATH: "/m" }).logMigrate).toBe(true);
+        expect(loadConfig({ MODEL_PATH: "/m", INFERENCE_LOG_MIGRATE: "false" }).logMigrate).toBe(false);
+        expect(loadConfig({ MODEL_PATH: "/m", INFERENCE_LOG_MIGRATE: "true" }).logMigrate).toBe(true);
+        expect(() => loadConfig({ MODEL_PATH: "/m", INFERENCE_LOG_MIGRATE: "no" })).toThrow("'INFERENCE_LOG_MIGRATE' must be 'true' or 'false' (got 'no')");
+    });
     it("rejects a non-http tracking URI", () => {
         expect(() => loadConfig({ MLFLOW_TRACKING_URI: "mlflow:5000" })).toThrow("'MLFLOW_TRACKING_URI' must be an http(s) URL (got 'mlflow:5000')");
     });

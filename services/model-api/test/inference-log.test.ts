@@ -2,9 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import type { PostgresServer } from "../../../tests/support/postgres-server";
+import { Client } from "pg";
+import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server";
+import { grantRuntimeRole } from "../src/migrate";
 import { sha256 } from "../src/model-cache";
-import { startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
+import { createOwnedDatabase, createServiceRole, migrateOn, queryOn, startMlopsDatabase, type MlopsDatabase } from "./support/mlops-db";
 import { metricValue, post, provided, SEED_PAYLOADS, startApp, waitFor } from "./support/helpers";
 
 /** The inference log against a real Postgres: rows land in mlops.serving.inference_log; with the database gone, serving goes on and drops are counted. */
@@ -72,5 +74,62 @@ describe.sequential("inference log in Postgres", () => {
         await waitFor("dropped rows counted", async () => (await metricValue(url, "model_api_inference_log_rows_dropped_total", { reason: "write_failed" })) >= 40, 15_000);
         expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(12);
         expect((await fetch(`${url}/ready`)).status).toBe(200);
+    });
+});
+
+/**
+ * As the platform runs it: database `mlops` owned by `mlops`, which migrated and granted before
+ * the server started (the migrate init container), and the server logged in as `model_api`,
+ * which may only INSERT, with INFERENCE_LOG_MIGRATE=false.
+ */
+describe.sequential("inference log as the model_api role, migrated by the owner beforehand", () => {
+    let pg: PostgresServer;
+    let app: FastifyInstance;
+    let url: string;
+    let owner: string;
+    let runtime: string;
+    const asOwner = async (fn: (c: Client) => Promise<unknown>) => {
+        const c = new Client({ connectionString: owner });
+        await c.connect();
+        try {
+            await fn(c);
+        } finally {
+            await c.end();
+        }
+    };
+    const count = async () => (await queryOn(owner, "SELECT count(*)::int AS n FROM serving.inference_log"))[0].n as number;
+
+    beforeAll(async () => {
+        pg = await startPostgres();
+        owner = createOwnedDatabase(pg, "mlops");
+        runtime = createServiceRole(pg, "model_api", "mlops");
+        await migrateOn(owner);
+        await asOwner((c) => grantRuntimeRole(c, "model_api"));
+        ({ app, url } = await startApp({ MODEL_PATH: provided("fixtures").v1, DATABASE_URL: runtime, INFERENCE_LOG_MIGRATE: "false", INFERENCE_LOG_FLUSH_MS: "100" }, "inference-log-role"));
+        await waitFor("model loaded", async () => (await fetch(`${url}/ready`)).status === 200);
+    });
+    afterAll(async () => {
+        await app?.close();
+        pg?.stop();
+    });
+
+    it("writes every prediction, which the role cannot read back", async () => {
+        for (const p of SEED_PAYLOADS) expect((await post(`${url}/predict`, p)).status).toBe(200);
+        await waitFor("2 rows", async () => (await count()) === 2, 15_000);
+        expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(2);
+        await expect(queryOn(runtime, "SELECT * FROM serving.inference_log")).rejects.toThrow("permission denied for table inference_log");
+    });
+
+    it("after failed writes it writes again as soon as it may, never trying to migrate (which this role could not)", async () => {
+        await asOwner((c) => c.query("REVOKE INSERT ON serving.inference_log FROM model_api"));
+        for (const p of SEED_PAYLOADS) expect((await post(`${url}/predict`, p)).status).toBe(200);
+        await waitFor("the write refused", async () => (await metricValue(url, "model_api_inference_log_rows_dropped_total", { reason: "write_failed" })) >= 2, 15_000);
+        // What the next start's migrate step does: the exact grants again.
+        await asOwner((c) => grantRuntimeRole(c, "model_api"));
+        for (const p of SEED_PAYLOADS) expect((await post(`${url}/predict`, p)).status).toBe(200);
+        await waitFor("4 rows", async () => (await count()) === 4, 15_000);
+        expect(await metricValue(url, "model_api_inference_log_rows_written_total")).toBe(4);
+        // Nothing was migrated by the server: the owner's two migrations are all there is.
+        expect((await queryOn(owner, "SELECT name FROM serving.model_api_migrations ORDER BY id")).map((r) => r.name)).toEqual(["0001_inference-log", "0002_model-sha256"]);
     });
 });

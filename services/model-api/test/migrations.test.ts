@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
@@ -5,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../../../tests/support/postgres-server";
 import { InferenceLog } from "../src/inference-log";
 import { createMetrics } from "../src/metrics";
-import { MIGRATION_LOCK_KEY, migrationsDir } from "../src/migrate";
+import { grantRuntimeRole, MIGRATION_LOCK_KEY, migrationsDir } from "../src/migrate";
 import { testLogger } from "./support/helpers";
-import { createOwnedDatabase, migrateOn, queryOn } from "./support/mlops-db";
+import { createOwnedDatabase, createServiceRole, migrateOn, queryOn } from "./support/mlops-db";
 
 /**
  * The model API's migrations (services/model-api/migrations, node-pg-migrate) against a real
@@ -166,5 +167,123 @@ describe.sequential("inference log migrations (real Postgres)", () => {
         } finally {
             await holder.end();
         }
+    });
+});
+
+/** The role's privileges in the database, as the catalog states them. */
+async function privilegesOf(dsn: string, role: string) {
+    const q = (sql: string) => queryOn(dsn, sql, [role]);
+    return {
+        tables: (
+            await q(`SELECT table_schema || '.' || table_name AS t, string_agg(privilege_type, ',' ORDER BY privilege_type) AS p
+                     FROM information_schema.role_table_grants WHERE grantee = $1 GROUP BY 1 ORDER BY 1`)
+        ).map((r) => `${r.t}: ${r.p}`),
+        sequences: (await q("SELECT c.relname, has_sequence_privilege($1, c.oid, 'USAGE') AS usage, has_sequence_privilege($1, c.oid, 'SELECT') AS select FROM pg_class c WHERE c.relkind = 'S' ORDER BY 1")).map(
+            (r) => `${r.relname}: ${[r.usage && "USAGE", r.select && "SELECT"].filter(Boolean).join(",")}`,
+        ),
+        serving: (await q("SELECT has_schema_privilege($1, 'serving', 'USAGE') AS usage, has_schema_privilege($1, 'serving', 'CREATE') AS create"))[0],
+    };
+}
+
+const EXACT = {
+    tables: ["serving.inference_log: INSERT"],
+    sequences: ["inference_log_id_seq: USAGE", "model_api_migrations_id_seq: "],
+    serving: { usage: true, create: false },
+};
+
+// The built program (`npm run build -w services/model-api`), as the platform's migrate init container runs it.
+const cli = path.join(__dirname, "../dist/src/migrate.js");
+const runCli = (env: Record<string, string>) => spawnSync(process.execPath, [cli], { encoding: "utf8", env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+const lastLine = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+
+describe.sequential("the server's own role: migrations as the owner, then exactly the grants the server needs (real Postgres)", () => {
+    let pg: PostgresServer;
+    let n = 0;
+
+    beforeAll(async () => {
+        pg = await startPostgres();
+    });
+    afterAll(() => pg?.stop());
+
+    /** A database owned by its own role, and a role `role_<n>` that may only connect to it. */
+    const layout = () => {
+        const name = `grant_${n++}`;
+        const owner = createOwnedDatabase(pg, name);
+        const role = `role_${name}`;
+        return { owner, role, runtime: createServiceRole(pg, role, name) };
+    };
+    const grant = async (dsn: string, role: string) => {
+        const c = new Client({ connectionString: dsn });
+        await c.connect();
+        try {
+            await grantRuntimeRole(c, role);
+        } finally {
+            await c.end();
+        }
+    };
+
+    it("grants INSERT on serving.inference_log, USAGE on its sequence and schema, and nothing else; again changes nothing", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await grant(owner, role);
+        expect(await privilegesOf(owner, role)).toEqual(EXACT);
+        await grant(owner, role);
+        expect(await privilegesOf(owner, role)).toEqual(EXACT);
+    });
+
+    it("takes back what was granted by hand in the schema (SELECT, DELETE, the version table, CREATE)", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await queryOn(owner, `GRANT ALL ON ALL TABLES IN SCHEMA serving TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA serving TO ${role}; GRANT CREATE ON SCHEMA serving TO ${role}`);
+        await grant(owner, role);
+        expect(await privilegesOf(owner, role)).toEqual(EXACT);
+    });
+
+    it("six replicas granting at once all succeed (one at a time, under the migrations' lock key)", async () => {
+        const { owner, role } = layout();
+        await migrateOn(owner);
+        await Promise.all(Array.from({ length: 6 }, () => grant(owner, role)));
+        expect(await privilegesOf(owner, role)).toEqual(EXACT);
+    });
+
+    it("refuses a role name that is not a plain identifier, and a database not migrated yet", async () => {
+        const { owner, role } = layout();
+        await expect(grant(owner, 'x"; DROP TABLE serving.inference_log; --')).rejects.toThrow("the runtime role must be a role name matching [a-z_][a-z0-9_]*");
+        await expect(grant(owner, role)).rejects.toThrow("serving.inference_log (or its id sequence) does not exist: run the migrations first");
+    });
+
+    it("the built program exists (npm run build -w services/model-api)", () => {
+        expect(fs.existsSync(cli), `${cli} missing: build first`).toBe(true);
+    });
+
+    it("the built program, as the init container runs it: migrates, grants, prints what it did; a second run applies nothing", async () => {
+        const { owner, role } = layout();
+        const env = { DATABASE_URL: owner, DATABASE_RUNTIME_ROLE: role };
+        const first = runCli(env);
+        expect(first.status, first.stderr).toBe(0);
+        expect(lastLine(first.stdout)).toEqual({ event: "migrate_done", applied: ALL, grantedTo: role });
+        const again = runCli(env);
+        expect(again.status, again.stderr).toBe(0);
+        expect(lastLine(again.stdout)).toEqual({ event: "migrate_done", applied: [], grantedTo: role });
+        expect(await privilegesOf(owner, role)).toEqual(EXACT);
+    });
+
+    it("the built program: exit 2 naming each bad setting, exit 1 naming the error (a role that does not exist)", () => {
+        const bad = runCli({ DATABASE_RUNTIME_ROLE: "Robert'); --" });
+        expect(bad.status).toBe(2);
+        expect(JSON.parse(bad.stderr.trim())).toEqual({
+            event: "migrate_config_error",
+            errors: ["DATABASE_URL is not set", "DATABASE_RUNTIME_ROLE must be a role name matching [a-z_][a-z0-9_]* (got 'Robert'); --')"],
+        });
+        const { owner } = layout();
+        const missing = runCli({ DATABASE_URL: owner, DATABASE_RUNTIME_ROLE: "nobody" });
+        expect(missing.status).toBe(1);
+        expect(JSON.parse(missing.stderr.trim())).toEqual({ event: "migrate_failed", error: 'role "nobody" does not exist' });
+    });
+
+    it("the role itself could not migrate: node-pg-migrate is refused", async () => {
+        const { owner, role, runtime } = layout();
+        expect(runCli({ DATABASE_URL: owner, DATABASE_RUNTIME_ROLE: role }).status).toBe(0);
+        await expect(migrateOn(runtime)).rejects.toThrow(/permission denied/);
     });
 });

@@ -54,3 +54,17 @@ export async function startMlopsDatabase(): Promise<MlopsDatabase> {
     const dsn = `postgresql://postgres:${encodeURIComponent(pg.superuserPassword)}@127.0.0.1:${pg.port}/mlops`;
     return { pg, dsn, query: (sql, params) => queryOn(dsn, sql, params), migrate: () => migrateOn(dsn) };
 }
+
+/**
+ * A login role `role` that may only CONNECT to database `database`, as the platform's Postgres
+ * setup Job creates the services' roles (components/postgres.ts); its DSN. Its table grants come
+ * from the migrate step (src/migrate.ts grantRuntimeRole).
+ */
+export function createServiceRole(pg: PostgresServer, role: string, database: string): string {
+    const password = `pw-${role}`;
+    const psql = (sql: string) => execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qc", sql], { env: pg.env() });
+    psql(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    psql(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
+    psql(`GRANT CONNECT ON DATABASE ${database} TO ${role}`);
+    return `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${pg.port}/${database}`;
+}
