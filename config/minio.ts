@@ -14,7 +14,8 @@ export const minioSchema = z
             })
             .prefault({}),
         resources: resources.default(res("100m", "256Mi", "512Mi")),
-        jobResources: resources.default(res("50m", "64Mi", "128Mi")),
+        /** The bucket Job's containers (mc): `mc admin policy attach` peaked above 128Mi on the real node (OOMKilled, retried). */
+        jobResources: resources.default(res("50m", "64Mi", "256Mi")),
     })
     .prefault({});
 export type MinioConfig = z.infer<typeof minioSchema>;

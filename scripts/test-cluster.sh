@@ -367,8 +367,10 @@ phase "platform: network policies"
 # Jobs were proven by those Jobs above and below (setup, migrations, retention, backup, restore).
 # Then a pod that no policy names tries every port of every platform pod, from this namespace
 # and from another, and must be refused on each; it reaches CoreDNS, so the network itself works.
-pod_of() { kubectl -n $ns get pods -l "app.kubernetes.io/instance=${1%%/*},app.kubernetes.io/component=${1#*/}" --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
-pod_ip_of() { kubectl -n $ns get pods -l "app.kubernetes.io/instance=${1%%/*},app.kubernetes.io/component=${1#*/}" --field-selector=status.phase=Running -o jsonpath='{.items[0].status.podIP}' 2>/dev/null; }
+# The first Running pod of "<instance>/<component>" (name, or IP); nothing when there is none.
+running_pod() { kubectl -n $ns get pods -l "app.kubernetes.io/instance=${1%%/*},app.kubernetes.io/component=${1#*/}" --field-selector=status.phase=Running -o json 2>/dev/null | jq -r "[.items[] | $2][0] // empty" || true; }
+pod_of() { running_pod "$1" .metadata.name; }
+pod_ip_of() { running_pod "$1" .status.podIP; }
 # A TCP connect from inside a container with what its image has: python3, node, bash, or busybox nc.
 CONNECT='h=$0; p=$1
 if command -v python3 >/dev/null 2>&1; then exec python3 -c "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()" "$h" "$p"
