@@ -45,8 +45,13 @@ const namespace = new k8s.core.v1.Namespace(
 const ns = namespace.metadata.name;
 const opts = { providers: { kubernetes: provider } };
 
-const DATABASES = ["airflow", "mlflow", "mlops"] as const;
+// mlflow_auth: the store of MLflow's auth app (users, permissions), which cannot share `mlflow`.
+const DATABASES = ["airflow", "mlflow", "mlflow_auth", "mlops"] as const;
 const MINIO_USERS = ["mlflow", "airflow-logs", "backup"] as const;
+// One MLflow login per client (components/mlflow.ts sets them up); names stay, passwords rotate.
+const MLFLOW_CLIENTS = ["airflow", "model-api", "ui", "prometheus", "gc"] as const;
+/** The key of the login Prometheus scrapes MLflow's /metrics with. */
+const MLFLOW_SCRAPE = "mlflow";
 
 // Built from the repository's Dockerfiles when images.build is on; otherwise the references.
 const images = new PlatformImages("images", {
@@ -74,6 +79,10 @@ const secrets = new PlatformSecrets(
             "postgres-superuser": { password: { rotate: false, boundToData: true } },
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
             "redis-credentials": { password: {} },
+            // MLflow's admin: the auth setup step sets its password at every start of the server,
+            // so it rotates like the others.
+            "mlflow-auth": { "admin-password": {}, "flask-secret-key": { kind: "hex", length: 32 } },
+            ...Object.fromEntries(MLFLOW_CLIENTS.map((u) => [`mlflow-user-${u}`, { password: {} }])),
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
             // One MinIO user per client, each limited to its buckets (the bucket Job creates them);
             // only that Job holds the root credentials. The user names stay, the secrets rotate.
@@ -165,6 +174,10 @@ const backupTarget: BackupTarget = {
     versions: { postgres: imageTag(config.postgres.image), mlflow: imageTag(config.mlflow.image), airflow: imageTag(config.airflow.image) },
 };
 const ownerOf = (db: (typeof DATABASES)[number]) => ({ name: db, user: db, password: secrets.ref("postgres-roles", db) });
+const mlflowLogin = (u: (typeof MLFLOW_CLIENTS)[number]) => ({ username: u, password: secrets.ref(`mlflow-user-${u}`, "password") });
+const mlflowLoginChecksum = (u: (typeof MLFLOW_CLIENTS)[number]) => secrets.checksum(`mlflow-user-${u}`);
+// The train DAG's experiment and registered model are both named after the served model.
+const modelName = config.modelApi.modelName;
 
 const mlflow = new Mlflow(
     "mlflow",
@@ -178,8 +191,32 @@ const mlflow = new Mlflow(
         bucket: minio.buckets.mlflow!,
         s3AccessKey: secrets.ref("minio-mlflow", "access-key"),
         s3SecretKey: secrets.ref("minio-mlflow", "secret-key"),
-        credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), secrets.checksum("minio-mlflow")]).apply((cs) => cs.join(",")),
-        deletedRunRetention: { schedule: config.retention.schedule, days: config.retention.mlflowDeletedRunDays, resources: config.retention.jobResources },
+        auth: {
+            database: postgres.databases.mlflow_auth!,
+            admin: { username: config.mlflow.adminUser, password: secrets.ref("mlflow-auth", "admin-password") },
+            flaskSecretKey: secrets.ref("mlflow-auth", "flask-secret-key"),
+            registeredModels: [modelName],
+            users: [
+                // The train DAG: runs, artifacts and logged models in the experiment (which it creates,
+                // and so manages, on a new install), versions of the registered model and its alias.
+                { ...mlflowLogin("airflow"), experiments: { [modelName]: "EDIT" }, registeredModels: { [modelName]: "EDIT" } },
+                // Readers: the default permission (READ) is all they need.
+                mlflowLogin("model-api"),
+                mlflowLogin("ui"),
+                // Scrapes /metrics.
+                mlflowLogin("prometheus"),
+            ],
+            metricsScrapeAuth: MLFLOW_SCRAPE,
+        },
+        credentialsChecksum: pulumi
+            .all([secrets.checksum("postgres-roles"), secrets.checksum("minio-mlflow"), secrets.checksum("mlflow-auth"), ...MLFLOW_CLIENTS.map(mlflowLoginChecksum)])
+            .apply((cs) => cs.join(",")),
+        deletedRunRetention: {
+            schedule: config.retention.schedule,
+            days: config.retention.mlflowDeletedRunDays,
+            resources: config.retention.jobResources,
+            login: mlflowLogin("gc"),
+        },
         beforeMigration: preMigrationBackup(backupTarget, ownerOf("mlflow")),
     },
     opts,
@@ -194,8 +231,9 @@ const modelApi = new ModelApi(
         config: config.modelApi,
         image: images.ref("model-api"),
         mlflowTrackingUri: mlflow.trackingUri,
+        mlflowLogin: mlflowLogin("model-api"),
         database: postgres.databases.mlops!,
-        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook")]).apply((cs) => cs.join(",")),
+        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook"), mlflowLoginChecksum("model-api")]).apply((cs) => cs.join(",")),
         hookToken: secrets.ref("model-api-hook", "token"),
         inferenceLogRetention: { schedule: config.retention.schedule, days: config.retention.inferenceLogDays, resources: config.retention.jobResources },
     },
@@ -217,7 +255,16 @@ const dataApi = new DataApi(
 
 const ui = new Ui(
     "ui",
-    { namespace: ns, config: config.ui, image: images.ref("ui"), modelApiUrl: modelApi.url, mlflowUrl: mlflow.trackingUri, dataApiUrl: dataApi.url },
+    {
+        namespace: ns,
+        config: config.ui,
+        image: images.ref("ui"),
+        modelApiUrl: modelApi.url,
+        mlflowUrl: mlflow.trackingUri,
+        mlflowLogin: mlflowLogin("ui"),
+        credentialsChecksum: mlflowLoginChecksum("ui"),
+        dataApiUrl: dataApi.url,
+    },
     opts,
 );
 
@@ -228,6 +275,8 @@ const prometheus = new Prometheus(
         config: config.prometheus,
         storageClass: config.storageClass,
         ruleFiles: readRuleFiles(path.join(__dirname, "config", "monitoring")),
+        // MLflow's /metrics asks for a login, like every route of its auth app but /health.
+        basicAuthScrapes: { [MLFLOW_SCRAPE]: mlflowLogin("prometheus") },
     },
     opts,
 );
@@ -301,14 +350,24 @@ const airflow = new Airflow(
             // source ships the two files inside the DAG ConfigMap (see localDagFiles).
             ...(config.airflow.dags.source === "local" ? { MLOPS_CONFIG_DIR: `${DAGS_MOUNT}/${LOCAL_CONFIG_DIR}` } : {}),
             MLFLOW_TRACKING_URI: mlflow.trackingUri,
+            MLFLOW_TRACKING_USERNAME: mlflowLogin("airflow").username,
+            // The experiment and registered model the airflow login may write (see the Mlflow auth args).
+            MLOPS_MODEL_NAME: modelName,
             MODEL_API_URL: modelApi.url,
             DATA_API_URL: dataApi.url,
         },
-        pipelineSecrets: { MODEL_API_HOOK_TOKEN: secrets.ref("model-api-hook", "token") },
+        pipelineSecrets: { MODEL_API_HOOK_TOKEN: secrets.ref("model-api-hook", "token"), MLFLOW_TRACKING_PASSWORD: mlflowLogin("airflow").password },
         dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
         credentialsChecksum: pulumi
-            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), secrets.checksum("minio-airflow-logs"), secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
+            .all([
+                secrets.checksum("postgres-roles"),
+                secrets.checksum("redis-credentials"),
+                secrets.checksum("minio-airflow-logs"),
+                secrets.checksum("airflow-credentials"),
+                secrets.checksum("model-api-hook"),
+                mlflowLoginChecksum("airflow"),
+            ])
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
         metadataRetention: { schedule: config.retention.schedule, days: config.retention.airflowMetadataDays, resources: config.retention.jobResources },
@@ -386,5 +445,7 @@ export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },
     postgresSuperuser: { user: "postgres", password: secrets.value("postgres-superuser", "password") },
     airflowAdmin: { user: config.airflow.adminUser, password: secrets.value("airflow-credentials", "admin-password") },
+    // MLflow's UI and API (its auth app): every permission, and user management.
+    mlflowAdmin: { user: config.mlflow.adminUser, password: secrets.value("mlflow-auth", "admin-password") },
     grafanaAdmin: config.grafana.enabled ? { user: config.grafana.adminUser, password: secrets.value("grafana-credentials", "admin-password") } : undefined,
 };

@@ -373,6 +373,7 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
                 "Deployment/airflow-worker/worker: airflow",
                 "Deployment/data-api/data-api: node",
                 "Deployment/grafana/grafana: grafana server",
+                "Deployment/mlflow/auth-setup: *",
                 "Deployment/mlflow/mlflow: mlflow server",
                 "Deployment/model-api/model-api: node",
                 "Deployment/statsd-exporter/statsd-exporter: statsd_exporter",
