@@ -157,10 +157,6 @@ export function validateAuthUsers(logins: readonly (readonly [field: string, use
  */
 export const AUTH_SETUP_SCRIPT = String.raw`import configparser, json, os
 
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
-
 env = os.environ
 RANK = {"NO_PERMISSIONS": 0, "READ": 1, "EDIT": 2, "MANAGE": 3}
 
@@ -173,6 +169,7 @@ def missing(err):
     return err.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+# First: importing mlflow.server.auth reads this file (MLFLOW_AUTH_CONFIG_PATH).
 # configparser reads % as interpolation: escaped.
 config = configparser.ConfigParser()
 config["mlflow"] = {key: value.replace("%", "%%") for key, value in {
@@ -187,6 +184,10 @@ with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
     os.fchmod(f.fileno(), 0o600)
     config.write(f)
 say(f"wrote {path}")
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
 store = SqlAlchemyStore()
 store.init_db(env["AUTH_SETUP_DATABASE_URI"])
