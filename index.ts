@@ -50,7 +50,8 @@ const wiring = new Wiring();
 const providers = { kubernetes: provider };
 const opts: pulumi.ComponentResourceOptions = { providers, transformations: [wiring.transformation] };
 
-const DATABASES = ["airflow", "mlflow", "mlops"] as const;
+// mlflow_auth: the store of MLflow's auth app (users, permissions), which cannot share `mlflow`.
+const DATABASES = ["airflow", "mlflow", "mlflow_auth", "mlops"] as const;
 // Login roles in `mlops` for the two HTTP services, with only what their code runs (the Airflow
 // pipeline stays the owner: it migrates its own tables). See components/postgres.ts RoleSpec.
 const SERVICE_ROLES = [
@@ -58,6 +59,10 @@ const SERVICE_ROLES = [
     { name: "data_api", database: "mlops" },
 ] as const;
 const MINIO_USERS = ["mlflow", "airflow-logs", "backup"] as const;
+// One MLflow login per client (components/mlflow.ts sets them up); names stay, passwords rotate.
+const MLFLOW_CLIENTS = ["airflow", "model-api", "ui", "prometheus", "gc"] as const;
+/** The key of the login Prometheus scrapes MLflow's /metrics with. */
+const MLFLOW_SCRAPE = "mlflow";
 
 // Built from the repository's Dockerfiles when images.build is on; otherwise the references.
 const images = new PlatformImages("images", {
@@ -86,6 +91,10 @@ const secrets = new PlatformSecrets(
             "postgres-roles": Object.fromEntries(DATABASES.map((db) => [db, {}])),
             "postgres-service-roles": Object.fromEntries(SERVICE_ROLES.map((r) => [r.name, {}])),
             "redis-credentials": { password: {} },
+            // MLflow's admin: the auth setup step sets its password at every start of the server,
+            // so it rotates like the others.
+            "mlflow-auth": { "admin-password": {}, "flask-secret-key": { kind: "hex", length: 32 } },
+            ...Object.fromEntries(MLFLOW_CLIENTS.map((u) => [`mlflow-user-${u}`, { password: {} }])),
             "minio-credentials": { "root-user": { kind: "username" }, "root-password": {} },
             // One MinIO user per client, each limited to its buckets (the bucket Job creates them);
             // only that Job holds the root credentials. The user names stay, the secrets rotate.
@@ -178,6 +187,10 @@ const backupTarget: BackupTarget = {
     versions: { postgres: imageTag(config.postgres.image), mlflow: imageTag(config.mlflow.image), airflow: imageTag(config.airflow.image) },
 };
 const ownerOf = (db: (typeof DATABASES)[number]) => ({ name: db, user: db, password: secrets.ref("postgres-roles", db) });
+const mlflowLogin = (u: (typeof MLFLOW_CLIENTS)[number]) => ({ username: u, password: secrets.ref(`mlflow-user-${u}`, "password") });
+const mlflowLoginChecksum = (u: (typeof MLFLOW_CLIENTS)[number]) => secrets.checksum(`mlflow-user-${u}`);
+// The train DAG's experiment and registered model are both named after the served model.
+const modelName = config.modelApi.modelName;
 
 const mlflow = new Mlflow(
     "mlflow",
@@ -191,8 +204,32 @@ const mlflow = new Mlflow(
         bucket: minio.buckets.mlflow!,
         s3AccessKey: secrets.ref("minio-mlflow", "access-key"),
         s3SecretKey: secrets.ref("minio-mlflow", "secret-key"),
-        credentialsChecksum: pulumi.all([secrets.checksum("postgres-roles"), secrets.checksum("minio-mlflow")]).apply((cs) => cs.join(",")),
-        deletedRunRetention: { schedule: config.retention.schedule, days: config.retention.mlflowDeletedRunDays, resources: config.retention.jobResources },
+        auth: {
+            database: postgres.databases.mlflow_auth!,
+            admin: { username: config.mlflow.adminUser, password: secrets.ref("mlflow-auth", "admin-password") },
+            flaskSecretKey: secrets.ref("mlflow-auth", "flask-secret-key"),
+            registeredModels: [modelName],
+            users: [
+                // The train DAG: runs, artifacts and logged models in the experiment (which it creates,
+                // and so manages, on a new install), versions of the registered model and its alias.
+                { ...mlflowLogin("airflow"), experiments: { [modelName]: "EDIT" }, registeredModels: { [modelName]: "EDIT" } },
+                // Readers: the default permission (READ) is all they need.
+                mlflowLogin("model-api"),
+                mlflowLogin("ui"),
+                // Scrapes /metrics.
+                mlflowLogin("prometheus"),
+            ],
+            metricsScrapeAuth: MLFLOW_SCRAPE,
+        },
+        credentialsChecksum: pulumi
+            .all([secrets.checksum("postgres-roles"), secrets.checksum("minio-mlflow"), secrets.checksum("mlflow-auth"), ...MLFLOW_CLIENTS.map(mlflowLoginChecksum)])
+            .apply((cs) => cs.join(",")),
+        deletedRunRetention: {
+            schedule: config.retention.schedule,
+            days: config.retention.mlflowDeletedRunDays,
+            resources: config.retention.jobResources,
+            login: mlflowLogin("gc"),
+        },
         beforeMigration: preMigrationBackup(backupTarget, ownerOf("mlflow")),
     },
     opts,
@@ -208,9 +245,10 @@ const modelApi = new ModelApi(
         config: config.modelApi,
         image: images.ref("model-api"),
         mlflowTrackingUri: mlflow.trackingUri,
+        mlflowLogin: mlflowLogin("model-api"),
         database: postgres.roles.model_api!,
         owner: postgres.databases.mlops!,
-        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook")]).apply((cs) => cs.join(",")),
+        credentialsChecksum: pulumi.all([mlopsCredentials, secrets.checksum("model-api-hook"), mlflowLoginChecksum("model-api")]).apply((cs) => cs.join(",")),
         hookToken: secrets.ref("model-api-hook", "token"),
         inferenceLogRetention: { schedule: config.retention.schedule, days: config.retention.inferenceLogDays, resources: config.retention.jobResources },
     },
@@ -233,7 +271,16 @@ const dataApi = new DataApi(
 
 const ui = new Ui(
     "ui",
-    { namespace: ns, config: config.ui, image: images.ref("ui"), modelApiUrl: modelApi.url, mlflowUrl: mlflow.trackingUri, dataApiUrl: dataApi.url },
+    {
+        namespace: ns,
+        config: config.ui,
+        image: images.ref("ui"),
+        modelApiUrl: modelApi.url,
+        mlflowUrl: mlflow.trackingUri,
+        mlflowLogin: mlflowLogin("ui"),
+        credentialsChecksum: mlflowLoginChecksum("ui"),
+        dataApiUrl: dataApi.url,
+    },
     opts,
 );
 
@@ -244,6 +291,8 @@ const prometheus = new Prometheus(
         config: config.prometheus,
         storageClass: config.storageClass,
         ruleFiles: readRuleFiles(path.join(__dirname, "config", "monitoring")),
+        // MLflow's /metrics asks for a login, like every route of its auth app but /health.
+        basicAuthScrapes: { [MLFLOW_SCRAPE]: mlflowLogin("prometheus") },
     },
     opts,
 );
@@ -320,14 +369,24 @@ const airflow = new Airflow(
         // Only the Celery workers run tasks, so only they get the endpoints tasks call.
         taskEnv: {
             MLFLOW_TRACKING_URI: mlflow.trackingUri,
+            MLFLOW_TRACKING_USERNAME: mlflowLogin("airflow").username,
+            // The experiment and registered model the airflow login may write (see the Mlflow auth args).
+            MLOPS_MODEL_NAME: modelName,
             MODEL_API_URL: modelApi.url,
             DATA_API_URL: dataApi.url,
         },
-        pipelineSecrets: { MODEL_API_HOOK_TOKEN: secrets.ref("model-api-hook", "token") },
+        pipelineSecrets: { MODEL_API_HOOK_TOKEN: secrets.ref("model-api-hook", "token"), MLFLOW_TRACKING_PASSWORD: mlflowLogin("airflow").password },
         dagFiles: config.airflow.dags.source === "local" ? localDagFiles() : undefined,
         gitPassword: gitSyncSecret ? { name: gitSyncSecret.metadata.name, key: "password" } : undefined,
         credentialsChecksum: pulumi
-            .all([secrets.checksum("postgres-roles"), secrets.checksum("redis-credentials"), secrets.checksum("minio-airflow-logs"), secrets.checksum("airflow-credentials"), secrets.checksum("model-api-hook")])
+            .all([
+                secrets.checksum("postgres-roles"),
+                secrets.checksum("redis-credentials"),
+                secrets.checksum("minio-airflow-logs"),
+                secrets.checksum("airflow-credentials"),
+                secrets.checksum("model-api-hook"),
+                mlflowLoginChecksum("airflow"),
+            ])
             .apply((cs) => cs.join(",")),
         statsd: { host: statsdExporter.host, port: statsdExporter.port },
         metadataRetention: { schedule: config.retention.schedule, days: config.retention.airflowMetadataDays, resources: config.retention.jobResources },
@@ -423,5 +482,7 @@ export const credentials = {
     minioConsole: { user: secrets.value("minio-credentials", "root-user"), password: secrets.value("minio-credentials", "root-password") },
     postgresSuperuser: { user: "postgres", password: secrets.value("postgres-superuser", "password") },
     airflowAdmin: { user: config.airflow.adminUser, password: secrets.value("airflow-credentials", "admin-password") },
+    // MLflow's UI and API (its auth app): every permission, and user management.
+    mlflowAdmin: { user: config.mlflow.adminUser, password: secrets.value("mlflow-auth", "admin-password") },
     grafanaAdmin: config.grafana.enabled ? { user: config.grafana.adminUser, password: secrets.value("grafana-credentials", "admin-password") } : undefined,
 };

@@ -4,7 +4,7 @@ import type { ModelApiConfig } from "../config/services";
 import type { DatabaseConnection } from "./postgres";
 import { HttpServiceComponent } from "./http-service";
 import type { Resources } from "../config/shared";
-import { container, imageTag, maintenanceCronJob, plainEnv, secretEnv, type SecretKeyRef } from "./shared";
+import { container, imageTag, type Login, maintenanceCronJob, plainEnv, secretEnv, type SecretKeyRef } from "./shared";
 
 export interface ModelApiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -16,6 +16,8 @@ export interface ModelApiArgs {
     readonly image?: pulumi.Input<string>;
     /** MLflow's in-cluster tracking URI (resolves once MLflow is Ready). */
     readonly mlflowTrackingUri: pulumi.Input<string>;
+    /** The model API's MLflow login (sent as HTTP basic auth): it only reads. */
+    readonly mlflowLogin: Login;
     /**
      * What the server logs in as: a role of its own in `mlops` that may only INSERT into
      * `serving.inference_log` (the internet-facing process holds no owner's rights).
@@ -73,6 +75,9 @@ export class ModelApi extends HttpServiceComponent {
                 env: [
                     plainEnv("PORT", String(MODEL_API_PORT)),
                     plainEnv("MLFLOW_TRACKING_URI", args.mlflowTrackingUri),
+                    // MLflow's own variable names, as its Python client reads them.
+                    plainEnv("MLFLOW_TRACKING_USERNAME", args.mlflowLogin.username),
+                    secretEnv("MLFLOW_TRACKING_PASSWORD", args.mlflowLogin.password),
                     plainEnv("MODEL_NAME", config.modelName),
                     plainEnv("MODEL_ALIAS", config.modelAlias),
                     plainEnv("MODEL_POLL_INTERVAL_SECONDS", String(config.pollIntervalSeconds)),

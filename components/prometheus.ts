@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrometheusConfig } from "../config/prometheus";
-import { checksum, container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, podSpec } from "./shared";
+import { checksum, container, DATA_VOLUME, dataStore, httpProbe, imageTag, labels, Login, podSpec, SCRAPE_AUTH_ANNOTATION } from "./shared";
 
 /** Rule files: file name -> YAML contents (see readRuleFiles). */
 export type RuleFiles = Readonly<Record<string, string>>;
@@ -15,6 +15,13 @@ export interface PrometheusArgs {
     readonly storageClass: string;
     /** Alert and recording rule files, usually `readRuleFiles("config/monitoring")`. */
     readonly ruleFiles: RuleFiles;
+    /**
+     * Logins for metrics endpoints that ask for HTTP basic auth, by key: pods annotated
+     * `mlops.dev/scrape-auth: <key>` (SCRAPE_AUTH_ANNOTATION) are scraped by a job of their own
+     * with that login, read from the Secret at every scrape, and left out of the anonymous job.
+     * @default {}
+     */
+    readonly basicAuthScrapes?: Readonly<Record<string, Login>>;
 }
 
 export const PROMETHEUS_PORT = 9090;
@@ -23,6 +30,10 @@ const RUN_AS = { user: 65534, group: 65534 };
 const CONFIG_DIR = "/etc/prometheus";
 export const RULES_DIR = "/etc/prometheus/rules";
 const DATA_DIR = "/prometheus";
+/** Where each basic-auth scrape's password file is mounted: `<dir>/<key>/password`. */
+export const SCRAPE_AUTH_DIR = "/etc/prometheus/scrape-auth";
+/** SCRAPE_AUTH_ANNOTATION as kubernetes_sd offers it to relabelling. */
+const SCRAPE_AUTH_META = `__meta_kubernetes_pod_annotation_${SCRAPE_AUTH_ANNOTATION.replace(/[^A-Za-z0-9]/g, "_")}`;
 
 /**
  * Reads the rule files in `dir` (`*.yml`, `*.yaml`), leaving out promtool test files
@@ -75,19 +86,32 @@ export interface PrometheusConfigFileArgs {
     readonly evaluationInterval: string;
     /** Directory holding the rule files. */
     readonly rulesDir: string;
+    /** Keys and user names of the basic-auth scrapes (PrometheusArgs.basicAuthScrapes). @default {} */
+    readonly basicAuthScrapes?: Readonly<Record<string, string>>;
 }
 
 /** prometheus.yml as an object; tests run `promtool check config` on exactly this. */
 export function prometheusConfigFile(args: PrometheusConfigFileArgs): Record<string, unknown> {
+    const discovery = [{ role: "pod", namespaces: { names: [args.namespace] } }];
+    const authScrapes = Object.entries(args.basicAuthScrapes ?? {}).sort(([a], [b]) => a.localeCompare(b));
     return {
         global: { scrape_interval: args.scrapeInterval, evaluation_interval: args.evaluationInterval },
         rule_files: [`${args.rulesDir}/*.yml`],
         scrape_configs: [
             {
                 job_name: SCRAPE_JOB,
-                kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [args.namespace] } }],
-                relabel_configs: POD_RELABEL_CONFIGS,
+                kubernetes_sd_configs: discovery,
+                // Without a login those pods would only answer 401.
+                relabel_configs: [{ source_labels: [SCRAPE_AUTH_META], action: "drop", regex: ".+" }, ...POD_RELABEL_CONFIGS],
             },
+            ...authScrapes.map(([key, username]) => ({
+                job_name: `${SCRAPE_JOB}-${key}`,
+                kubernetes_sd_configs: discovery,
+                // Read at every scrape: a rotated password takes effect once the kubelet updates the file.
+                basic_auth: { username, password_file: `${SCRAPE_AUTH_DIR}/${key}/password` },
+                // The key is a DNS label: no regex metacharacters.
+                relabel_configs: [{ source_labels: [SCRAPE_AUTH_META], action: "keep", regex: key }, ...POD_RELABEL_CONFIGS],
+            })),
         ],
     };
 }
@@ -149,8 +173,20 @@ export class Prometheus extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const authScrapes = Object.entries(args.basicAuthScrapes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+        for (const [key] of authScrapes) {
+            if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(key)) {
+                throw new Error(`'basicAuthScrapes' key '${key}' must be a lower-case DNS label of at most 42 characters (it names a job and a volume)`);
+            }
+        }
         const configText = pulumi.output(args.namespace).apply((ns) =>
-            renderConfigFile({ namespace: ns, scrapeInterval: config.scrapeInterval, evaluationInterval: config.evaluationInterval, rulesDir: RULES_DIR }),
+            renderConfigFile({
+                namespace: ns,
+                scrapeInterval: config.scrapeInterval,
+                evaluationInterval: config.evaluationInterval,
+                rulesDir: RULES_DIR,
+                basicAuthScrapes: Object.fromEntries(authScrapes.map(([key, s]) => [key, s.username])),
+            }),
         );
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta("-config"), data: { "prometheus.yml": configText } }, { parent: this });
         const rulesMap = new k8s.core.v1.ConfigMap(`${name}-rules`, { metadata: meta("-rules"), data: { ...args.ruleFiles } }, { parent: this });
@@ -193,12 +229,17 @@ export class Prometheus extends pulumi.ComponentResource {
                                 { name: "config", mountPath: CONFIG_DIR, readOnly: true },
                                 { name: "rules", mountPath: RULES_DIR, readOnly: true },
                                 { name: DATA_VOLUME, mountPath: DATA_DIR },
+                                ...authScrapes.map(([key]) => ({ name: `scrape-auth-${key}`, mountPath: `${SCRAPE_AUTH_DIR}/${key}`, readOnly: true })),
                             ],
                         }),
                     ],
                     volumes: [
                         { name: "config", configMap: { name: configMap.metadata.name } },
                         { name: "rules", configMap: { name: rulesMap.metadata.name } },
+                        ...authScrapes.map(([key, s]) => ({
+                            name: `scrape-auth-${key}`,
+                            secret: { secretName: s.password.name, items: [{ key: s.password.key, path: "password" }] },
+                        })),
                     ],
                 }),
                 // Discovery must be allowed before the server starts, or its first lists are refused.

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { UiConfig } from "../config/services";
 import { HttpServiceComponent } from "./http-service";
-import { plainEnv } from "./shared";
+import { type Login, plainEnv, secretEnv } from "./shared";
 
 export interface UiArgs {
     readonly namespace: pulumi.Input<string>;
@@ -15,6 +15,10 @@ export interface UiArgs {
     readonly modelApiUrl: pulumi.Input<string>;
     readonly mlflowUrl: pulumi.Input<string>;
     readonly dataApiUrl: pulumi.Input<string>;
+    /** The UI's MLflow login (sent as HTTP basic auth): it only reads. */
+    readonly mlflowLogin: Login;
+    /** Rolls the pods when the login's password rotates. */
+    readonly credentialsChecksum: pulumi.Input<string>;
 }
 
 export const UI_PORT = 8501;
@@ -38,10 +42,13 @@ export class Ui extends HttpServiceComponent {
                 servicePort: UI_PORT,
                 livenessPath: "/health",
                 readinessPath: "/health",
+                podAnnotations: { "mlops.dev/credentials-checksum": args.credentialsChecksum },
                 env: [
                     plainEnv("UI_PORT", String(UI_PORT)),
                     plainEnv("MODEL_API_URL", args.modelApiUrl),
                     plainEnv("MLFLOW_URL", args.mlflowUrl),
+                    plainEnv("MLFLOW_TRACKING_USERNAME", args.mlflowLogin.username),
+                    secretEnv("MLFLOW_TRACKING_PASSWORD", args.mlflowLogin.password),
                     plainEnv("DATA_API_URL", args.dataApiUrl),
                 ],
             },

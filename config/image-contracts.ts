@@ -98,6 +98,8 @@ export interface EnvContract {
     readonly orFlag?: string;
     /** Required only when this variable is set (`equals` absent) or has this value. */
     readonly when?: { readonly env: string; readonly equals?: string };
+    /** Required only when the command line has this flag. */
+    readonly whenFlag?: string;
     /** Not required when this variable has this value. */
     readonly unless?: { readonly env: string; readonly equals: string };
     readonly note: string;
@@ -346,6 +348,19 @@ const MLFLOW_SERVER: ProcessContract = {
     env: [
         { name: "MLFLOW_BACKEND_STORE_URI", use: "read", note: "same as --backend-store-uri; default ./mlruns", source: `${MLFLOW_SRC}/cli/__init__.py` },
         { name: "MLFLOW_HOST", use: "read", note: "same as --host; default 127.0.0.1 (unreachable from other pods)", source: `${MLFLOW_SRC}/utils/cli_args.py (HOST default "127.0.0.1")` },
+        {
+            name: "MLFLOW_FLASK_SERVER_SECRET_KEY",
+            use: "required",
+            whenFlag: "--app-name",
+            note: "the basic-auth app (--app-name basic-auth) refuses to start without it: it signs the sign-up form's CSRF token, the same in every worker",
+            source: `${MLFLOW_SRC}/server/auth/__init__.py (create_app: 'A static secret key needs to be set for CSRF protection')`,
+        },
+        {
+            name: "MLFLOW_AUTH_CONFIG_PATH",
+            use: "read",
+            note: "the basic-auth app's config (default_permission, database_uri, admin_username, admin_password), read when mlflow.server.auth is imported; default the packaged basic_auth.ini: admin 'password1234' and a SQLite file in the working directory",
+            source: `${MLFLOW_SRC}/server/auth/config.py (MLFLOW_AUTH_CONFIG_PATH) and ${MLFLOW_SRC}/server/auth/basic_auth.ini`,
+        },
     ],
     ports: [{ port: 5000, protocol: "TCP", what: "HTTP (--port, default 5000)", source: `${MLFLOW_SRC}/utils/cli_args.py (PORT default 5000)` }],
     behaviour: [
@@ -956,7 +971,26 @@ const CONTRACTS: readonly ImageContract[] = [
                     },
                 ],
             },
-            NO_WRITES_CLIENT("a Python one-off (the schema upgrade Job) that talks to the database only", "components/mlflow.ts (upgradeCommand)"),
+            {
+                program: "*",
+                what: "a Python one-off: the schema upgrade Job (the tracking database only) or the server pod's auth setup (both databases)",
+                writes: [
+                    {
+                        env: "MLFLOW_AUTH_CONFIG_PATH",
+                        fileIn: true,
+                        what: "the auth setup writes the auth app's config there (mode 600); nothing without the variable",
+                        source: "components/mlflow.ts (AUTH_SETUP_SCRIPT)",
+                    },
+                ],
+                env: [],
+                ports: [],
+                behaviour: [
+                    {
+                        fact: "the auth setup's MlflowClient on a database URI creates its default artifact root ./mlruns in the working directory (the pod sets workingDir /tmp, an emptyDir)",
+                        source: `${MLFLOW_SRC}/store/tracking/sqlalchemy_store.py (SqlAlchemyStore.__init__: mkdir of a local default_artifact_root) and components/mlflow.ts (auth-setup)`,
+                    },
+                ],
+            },
         ],
         build: {
             buildable: true,

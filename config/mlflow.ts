@@ -9,6 +9,11 @@ export const mlflowSchema = z
          * stack when image builds are enabled, otherwise pulled by this reference.
          */
         image: image.default("mlops-platform/mlflow:3.5.1-1"),
+        /**
+         * Login of the admin of MLflow's auth app, who has every permission and manages users; its
+         * password is generated (Secret `mlflow-auth`, stack output `credentials`).
+         */
+        adminUser: z.string().regex(/^[a-z][a-z0-9_.-]{2,31}$/, "must be 3-32 characters of a-z, 0-9, '_', '.', '-'").default("admin"),
         /** Server worker processes; each holds its own SQLAlchemy pool. */
         workers: z.number().int().min(1, "must be >= 1").max(16, "must be <= 16").default(1),
         /** Extra Host headers to accept (e.g. an ingress name); the Service's names are always accepted. */

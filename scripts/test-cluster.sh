@@ -271,6 +271,20 @@ cluster_curl() {
 }
 AIRFLOW="$(svc_url airflow-api-server http)"
 MLFLOW="$(endpoint mlflow)"
+# MLflow's auth app asks every request but /health for a login. mlflow_curl USER URL [CURL-ARG...]:
+# cluster_curl as USER (`admin`, or one of MLflow's clients: airflow, model-api, ui), whose password
+# is read from its Secret at each call (a rotation or a new install changes it) and handed to curl
+# in a netrc file (mktemp: mode 600), removed after the call: never on a command line.
+mlflow_curl() {
+  local user="$1" url="$2" host netrc pw rc=0; shift 2
+  host="${url#http://}"; host="${host%%[:/]*}"
+  if [ "$user" = admin ]; then pw="$(secret mlflow-auth admin-password)"; else pw="$(secret "mlflow-user-$user" password)"; fi
+  netrc="$(mktemp "$WORK/mlflow-netrc.XXXXXX")"
+  printf 'machine %s login %s password %s\n' "$host" "$user" "$pw" >"$netrc"
+  cluster_curl "$url" --netrc-file "$netrc" "$@" || rc=$?
+  rm -f "$netrc"
+  return $rc
+}
 # The admin's password goes to curl on stdin, never on a command line.
 token="$(jq -n --arg u admin --arg p "$(secret airflow-credentials admin-password)" '{username: $u, password: $p}' \
   | curl -fsS -X POST "$AIRFLOW/auth/token" -H 'content-type: application/json' --data-binary @- | jq -r .access_token)" || token=""
@@ -285,7 +299,7 @@ fi
 LOOP_TIMEOUT=${MLOPS_LOOP_TIMEOUT:-1500}
 t0=$SECONDS; version=""; last=""
 while [ $((SECONDS - t0)) -lt "$LOOP_TIMEOUT" ]; do
-  version="$(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS 2>/dev/null | jq -r '.model_version.version // empty' || true)"
+  version="$(mlflow_curl ui "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS 2>/dev/null | jq -r '.model_version.version // empty' || true)"
   train_state="$(api "$AIRFLOW/api/v2/dags/train/dagRuns?order_by=-run_after&limit=1" 2>/dev/null | jq -r '.dag_runs[0].state // "none"' || echo none)"
   [ -n "$version" ] && break
   [ "$train_state" = failed ] && break
@@ -295,6 +309,17 @@ while [ $((SECONDS - t0)) -lt "$LOOP_TIMEOUT" ]; do
 done
 if [ -n "$version" ]; then
   ok "train registered version $version and promoted it to 'production' ($((SECONDS - t0))s after the trigger)"
+  # The auth app itself: nobody anonymous (the kubelet's /health excepted), a reader cannot move
+  # the alias, the admin manages users. `status` prints the HTTP status of a call (no -f).
+  status() { "$@" -s -o /dev/null -w '%{http_code}' || true; }
+  anon="$(status cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/get?name=realtor-price")"
+  health="$(status cluster_curl "$MLFLOW/health")"
+  move="$(jq -n --arg v "$version" '{name: "realtor-price", alias: "production", version: $v}' \
+    | status mlflow_curl model-api "$MLFLOW/api/2.0/mlflow/registered-models/alias" -X POST -H 'content-type: application/json' --data-binary @-)"
+  users="$(status mlflow_curl admin "$MLFLOW/api/2.0/mlflow/users/get?username=airflow")"
+  [ "$anon $health $move $users" = "401 200 403 200" ] \
+    && ok "MLflow's auth: anonymous requests 401 (/health open), the model API's login cannot move the alias (403), the admin reads users" \
+    || fail "MLflow's auth answered anonymous/health/reader moving the alias/admin: $anon/$health/$move/$users (want 401/200/403/200)"
 else
   fail "no 'production' version after $((SECONDS - t0))s (last train run: $train_state)"
   for d in ingest train; do
@@ -330,7 +355,8 @@ phase "platform: a second promotion under load"
 # the model API told through its hook, as the train DAG does, while a Job keeps 4 requests in
 # flight against its Service. The swap must cost no request.
 if [ -n "$version" ] && [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
-  mlflow_api() { local path="$1"; shift; cluster_curl "$MLFLOW/api/2.0/mlflow/$path" -fsS -H 'content-type: application/json' "$@"; }
+  # As the train DAG's own MLflow user (EDIT on the model: new versions, the alias).
+  mlflow_api() { local path="$1"; shift; mlflow_curl airflow "$MLFLOW/api/2.0/mlflow/$path" -fsS -H 'content-type: application/json' "$@"; }
   first="$(mlflow_api "model-versions/get?name=realtor-price&version=$version" | jq -c .model_version)"
   # Same files, so the same checksum tag the train DAG recorded (the model API verifies it).
   new="$(jq '{name: "realtor-price", source, run_id, tags: [.tags[]? | select(.key == "model_sha256")], description: "cluster tier: second promotion under load"}' <<<"$first" \
@@ -497,8 +523,9 @@ predict_answers() {
 }
 snapshot() {
   local dag
-  echo "production alias: $(cluster_curl "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS | jq -r .model_version.version)"
-  echo "model versions: $(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS | jq -c '[.model_versions[] | .version + ":" + .status] | sort')"
+  # As the UI's reader: after a rotation or a restore its current password must work.
+  echo "production alias: $(mlflow_curl ui "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=realtor-price&alias=production" -fsS | jq -r .model_version.version)"
+  echo "model versions: $(mlflow_curl ui "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS | jq -c '[.model_versions[] | .version + ":" + .status] | sort')"
   for dag in ingest train; do
     echo "$dag runs: $(api "$AIRFLOW/api/v2/dags/$dag/dagRuns?limit=100" | jq -c '[.dag_runs[] | .dag_run_id + "=" + .state] | sort')"
   done
@@ -657,7 +684,7 @@ if [ -n "${FIRST_PREDICTION_SECONDS:-}" ]; then
     # The Services are new (new ClusterIPs): the first request can come before kube-proxy has
     # written their rules, so the registry is asked until it answers (at most 120 s).
     versions=""; q0=$SECONDS
-    until versions="$(cluster_curl "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS 2>"$WORK/up-drill.curl" | jq '.model_versions // [] | length')" && [ -n "$versions" ]; do
+    until versions="$(mlflow_curl ui "$MLFLOW/api/2.0/mlflow/model-versions/search?filter=name%3D%27realtor-price%27" -fsS 2>"$WORK/up-drill.curl" | jq '.model_versions // [] | length')" && [ -n "$versions" ]; do
       [ $((SECONDS - q0)) -ge 120 ] && break; sleep 3
     done
     if [ "$versions" = 0 ]; then

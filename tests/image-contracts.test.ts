@@ -224,7 +224,7 @@ function checkImageContracts(objects: readonly K8sObject[]): string[] {
 
             // 4. Every variable the process requires, and the keys every container must share.
             for (const e of proc.env) {
-                if (e.use === "read" || !applies(e, env)) continue;
+                if (e.use === "read" || !applies(e, env, run.args)) continue;
                 const satisfied = env(e.name).set || (e.orEnv ?? []).some((n) => env(n).set) || (e.orFlag !== undefined && hasFlag(run.args, e.orFlag));
                 if (!satisfied) {
                     const or = [...(e.orEnv ?? []), ...(e.orFlag ? [e.orFlag] : [])];
@@ -252,7 +252,8 @@ function checkImageContracts(objects: readonly K8sObject[]): string[] {
     return problems;
 }
 
-function applies(e: EnvContract, env: (name: string) => EnvValue): boolean {
+function applies(e: EnvContract, env: (name: string) => EnvValue, args: readonly string[]): boolean {
+    if (e.whenFlag && !hasFlag(args, e.whenFlag)) return false;
     if (e.when) {
         const v = env(e.when.env);
         if (e.when.equals === undefined ? !v.set : v.value !== e.when.equals) return false;
@@ -374,6 +375,7 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
                 "Deployment/data-api/data-api: node",
                 "Deployment/data-api/migrate: node services/data-api/dist/migrate.js",
                 "Deployment/grafana/grafana: grafana server",
+                "Deployment/mlflow/auth-setup: *",
                 "Deployment/mlflow/mlflow: mlflow server",
                 "Deployment/model-api/migrate: node services/model-api/dist/src/migrate.js",
                 "Deployment/model-api/model-api: node",
@@ -514,7 +516,12 @@ describe("the contract check catches", () => {
             const c = pod.containers[0];
             c.env = c.env.map((e: any) => (e.name === "GF_PATHS_DATA" ? { name: e.name, valueFrom: { secretKeyRef: { name: "grafana-credentials", key: "admin-password" } } } : e));
         }, "Deployment mlops/grafana container 'grafana': writes grafana.db (users, sessions, preferences), plugins, at a path taken from $GF_PATHS_DATA, which is not known here"],
+        ["the auth config of MLflow's auth setup on a read-only mount", named("Deployment", "mlflow"), (pod: any) => {
+            pod.initContainers[0].volumeMounts.find((m: any) => m.name === "auth").readOnly = true;
+        }, expect.stringMatching(/^Deployment mlops\/mlflow container 'auth-setup': writes \/var\/run\/mlflow-auth \(the auth setup writes the auth app's config there.*\), but volume 'auth' is mounted read-only at \/var\/run\/mlflow-auth$/)],
         // Required variables.
+        ["MLflow's auth app without the key that signs its form", named("Deployment", "mlflow"), (pod: any) => dropEnv(pod.containers[0], "MLFLOW_FLASK_SERVER_SECRET_KEY"),
+            expect.stringMatching(/^Deployment mlops\/mlflow container 'mlflow': mlflow needs MLFLOW_FLASK_SERVER_SECRET_KEY, which is not set: the basic-auth app/)],
         ["a missing POSTGRES_PASSWORD", named("StatefulSet", "postgres"), (pod: any) => dropEnv(pod.containers[0], "POSTGRES_PASSWORD"),
             expect.stringMatching(/^StatefulSet mlops\/postgres container 'postgres': postgres needs POSTGRES_PASSWORD \(or POSTGRES_PASSWORD_FILE\), which is not set: required to initialise an empty PGDATA/)],
         ["a missing MLFLOW_TRACKING_URI", named("Deployment", "model-api"), (pod: any) => dropEnv(pod.containers[0], "MLFLOW_TRACKING_URI"),

@@ -19,6 +19,13 @@ export const PART_OF = "mlops-platform";
  */
 export const CLIENTS_ANNOTATION = "mlops.dev/clients";
 
+/**
+ * Pod annotation of a pod whose metrics endpoint asks for HTTP basic auth (MLflow's, behind its
+ * auth app): its value names the credentials Prometheus scrapes it with (a key of the Prometheus
+ * component's `basicAuthScrapes`). Such pods are left out of the anonymous scrape job.
+ */
+export const SCRAPE_AUTH_ANNOTATION = "mlops.dev/scrape-auth";
+
 /** Labels for an object's metadata. */
 export function labels(args: LabelArgs): Record<string, string> {
     return {

@@ -15,6 +15,12 @@ export interface SecretKeyRef {
     readonly key: string;
 }
 
+/** A user name and where its generated password lives: an HTTP basic-auth login. */
+export interface Login {
+    readonly username: string;
+    readonly password: SecretKeyRef;
+}
+
 /** An environment variable read from a Secret; credentials never appear as plain `value`s. */
 export function secretEnv(name: string, ref: SecretKeyRef): EnvVar {
     return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };

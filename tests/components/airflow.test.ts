@@ -40,7 +40,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Airflow", () => {
             expect(env["AIRFLOW__API__SECRET_KEY"], name).toEqual({ name: "AIRFLOW__API__SECRET_KEY", valueFrom: secretRef("airflow-credentials", "api-secret-key") });
         }
         // The environment is identical across processes, except what only task-running workers get.
-        const TASK_ONLY = ["DATA_API_URL", "MLFLOW_TRACKING_URI", "MLOPS_DB_PASSWORD", "MODEL_API_HOOK_TOKEN", "MODEL_API_URL", "AIRFLOW_CONN_MLOPS_DB"].sort();
+        const TASK_ONLY = ["DATA_API_URL", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLOPS_MODEL_NAME", "MLOPS_DB_PASSWORD", "MODEL_API_HOOK_TOKEN", "MODEL_API_URL", "AIRFLOW_CONN_MLOPS_DB"].sort();
         const envs = templates().map(([kind, name]) => [name, k8sObject(program.recorder, kind, name).spec.template.spec.containers[0].env as { name: string }[]] as const);
         const worker = envs.find(([name]) => name === "airflow-worker")![1];
         const shared = worker.filter((e) => !TASK_ONLY.includes(e.name));

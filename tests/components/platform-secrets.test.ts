@@ -14,6 +14,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "postgres-superuser-password": ["alphanumeric", 32],
             "postgres-roles-airflow": ["alphanumeric", 32],
             "postgres-roles-mlflow": ["alphanumeric", 32],
+            "postgres-roles-mlflow_auth": ["alphanumeric", 32],
             "postgres-roles-mlops": ["alphanumeric", 32],
             // The services' own login roles in `mlops`, which own nothing.
             "postgres-service-roles-model_api": ["alphanumeric", 32],
@@ -30,6 +31,14 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
             "minio-backup-secret-key": ["alphanumeric", 32],
             "airflow-credentials-admin-password": ["alphanumeric", 32],
             "grafana-credentials-admin-password": ["alphanumeric", 32],
+            // MLflow's auth app: the admin, the key that signs its sign-up form, one login per client.
+            "mlflow-auth-admin-password": ["alphanumeric", 32],
+            "mlflow-auth-flask-secret-key": ["hex", 32],
+            "mlflow-user-airflow-password": ["alphanumeric", 32],
+            "mlflow-user-model-api-password": ["alphanumeric", 32],
+            "mlflow-user-ui-password": ["alphanumeric", 32],
+            "mlflow-user-prometheus-password": ["alphanumeric", 32],
+            "mlflow-user-gc-password": ["alphanumeric", 32],
             // Raw bytes: the Fernet key (32 bytes, as Fernet requires) and the signing secrets.
             "airflow-credentials-fernet-key": ["base64url", 32],
             "airflow-credentials-jwt-secret": ["hex", 32],
@@ -52,6 +61,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
         expect(keepers["postgres-roles-mlflow"]).toEqual({ epoch: "1" });
         expect(keepers["postgres-service-roles-model_api"]).toEqual({ epoch: "1" });
         expect(keepers["redis-credentials-password"]).toEqual({ epoch: "1" });
+        // MLflow's admin rotates too: its pod's auth setup sets the password at every start.
+        expect(keepers["mlflow-auth-admin-password"]).toEqual({ epoch: "1" });
+        expect(keepers["mlflow-user-airflow-password"]).toEqual({ epoch: "1" });
     });
 
     it("encode the Fernet key as URL-safe base64 of 32 bytes, as Airflow requires, and passwords DSN-safe", async () => {
@@ -70,7 +82,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the platform secrets"
     it("write Opaque Secrets whose values are Pulumi secrets", () => {
         const roles = k8sObject(program.recorder, "Secret", "postgres-roles");
         expect(roles.type).toBe("Opaque");
-        expect(Object.keys(roles.stringData).sort()).toEqual(["airflow", "mlflow", "mlops"]);
+        expect(Object.keys(roles.stringData).sort()).toEqual(["airflow", "mlflow", "mlflow_auth", "mlops"]);
         expect(roles.stringData.mlflow).toBe("gen-postgres-roles-mlflow");
         const serviceRoles = k8sObject(program.recorder, "Secret", "postgres-service-roles");
         expect(Object.keys(serviceRoles.stringData).sort()).toEqual(["data_api", "model_api"]);

@@ -23,6 +23,7 @@ const pw = () => randomBytes(16).toString("hex");
 const secrets: Record<string, string> = {
     "postgres-roles/airflow": pw(),
     "postgres-roles/mlflow": pw(),
+    "postgres-roles/mlflow_auth": pw(),
     "postgres-roles/mlops": pw(),
     "postgres-service-roles/model_api": pw(),
     "postgres-service-roles/data_api": pw(),

@@ -62,7 +62,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
         expect(k8sObject(program.recorder, "Service", "postgres-headless").spec.clusterIP).toBe("None");
     });
 
-    it("creates the three databases in a Job that reads every password from Secrets", () => {
+    it("creates the four databases in a Job that reads every password from Secrets", () => {
         const job = k8sObject(program.recorder, "Job", "postgres-setup");
         expect(job.metadata.name).toBeUndefined(); // auto-named, so a changed spec replaces and re-runs it
         expect(job.spec.backoffLimit).toBe(6);
@@ -80,12 +80,13 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
             { name: "PGPASSWORD", valueFrom: secretRef("postgres-superuser", "password") },
             { name: "AIRFLOW_PASSWORD", valueFrom: secretRef("postgres-roles", "airflow") },
             { name: "MLFLOW_PASSWORD", valueFrom: secretRef("postgres-roles", "mlflow") },
+            { name: "MLFLOW_AUTH_PASSWORD", valueFrom: secretRef("postgres-roles", "mlflow_auth") },
             { name: "MLOPS_PASSWORD", valueFrom: secretRef("postgres-roles", "mlops") },
             { name: "MODEL_API_PASSWORD", valueFrom: secretRef("postgres-service-roles", "model_api") },
             { name: "DATA_API_PASSWORD", valueFrom: secretRef("postgres-service-roles", "data_api") },
         ]);
         const script: string = c.command[2];
-        for (const db of ["airflow", "mlflow", "mlops"]) {
+        for (const db of ["airflow", "mlflow", "mlflow_auth", "mlops"]) {
             expect(script).toContain(`ALTER ROLE ${db} WITH LOGIN PASSWORD :'${db}_password';`);
             expect(script).toContain(`\\getenv ${db}_password ${db.toUpperCase()}_PASSWORD`);
         }

@@ -56,6 +56,8 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
                     job_name: "kubernetes-pods",
                     kubernetes_sd_configs: [{ role: "pod", namespaces: { names: ["mlops"] } }],
                     relabel_configs: [
+                        // Pods that want a login are left to their own job (see the basic-auth tests below).
+                        { source_labels: ["__meta_kubernetes_pod_annotation_mlops_dev_scrape_auth"], action: "drop", regex: ".+" },
                         { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], action: "keep", regex: "true" },
                         { source_labels: ["__meta_kubernetes_pod_phase"], action: "drop", regex: "Succeeded|Failed" },
                         { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_path"], action: "replace", regex: "(.+)", target_label: "__metrics_path__" },
@@ -157,6 +159,41 @@ describe("GIVEN the default config, WHEN a Prometheus is created, THEN it", () =
         const c = k8sObject(program.recorder, "StatefulSet", NAME).spec.template.spec.containers[0];
         expect(parseCpu(c.resources.requests.cpu)).toBeLessThanOrEqual(parseCpu(ALLOCATIONS.prometheus!.cpu));
         expect(parseMemory(c.resources.requests.memory)).toBeLessThanOrEqual(parseMemory(ALLOCATIONS.prometheus!.memory));
+    });
+});
+
+describe("GIVEN the dev stack, WHEN MLflow's /metrics asks for a login, THEN the platform's Prometheus", () => {
+    it("scrapes pods annotated mlops.dev/scrape-auth=mlflow in a job of their own, as MLflow's prometheus user", async () => {
+        const cm = k8sObject(program.recorder, "ConfigMap", "prometheus-config");
+        const jobs = JSON.parse(cm.data["prometheus.yml"]).scrape_configs;
+        expect(jobs.map((j: any) => j.job_name)).toEqual(["kubernetes-pods", "kubernetes-pods-mlflow"]);
+        const { POD_RELABEL_CONFIGS } = await import("../../components/prometheus");
+        expect(jobs[1]).toEqual({
+            job_name: "kubernetes-pods-mlflow",
+            kubernetes_sd_configs: [{ role: "pod", namespaces: { names: ["mlops"] } }],
+            basic_auth: { username: "prometheus", password_file: "/etc/prometheus/scrape-auth/mlflow/password" },
+            relabel_configs: [{ source_labels: ["__meta_kubernetes_pod_annotation_mlops_dev_scrape_auth"], action: "keep", regex: "mlflow" }, ...POD_RELABEL_CONFIGS],
+        });
+        // The anonymous job drops them: it would only get 401.
+        expect(jobs[0].relabel_configs[0]).toEqual({ source_labels: ["__meta_kubernetes_pod_annotation_mlops_dev_scrape_auth"], action: "drop", regex: ".+" });
+        expect(k8sObject(program.recorder, "Deployment", "mlflow").spec.template.metadata.annotations).toMatchObject({ "mlops.dev/scrape-auth": "mlflow", "prometheus.io/scrape": "true" });
+    });
+
+    it("reads that user's password from its own Secret, mounted read-only as a file, and no other MLflow credential", () => {
+        const pod = k8sObject(program.recorder, "StatefulSet", "prometheus").spec.template.spec;
+        expect(pod.volumes).toContainEqual({ name: "scrape-auth-mlflow", secret: { secretName: "mlflow-user-prometheus", items: [{ key: "password", path: "password" }] } });
+        expect(pod.containers[0].volumeMounts).toContainEqual({ name: "scrape-auth-mlflow", mountPath: "/etc/prometheus/scrape-auth/mlflow", readOnly: true });
+        const secrets = JSON.stringify(pod).match(/"(?:secretName|name)":"(mlflow-[a-z-]+)"/g);
+        expect(secrets).toEqual(['"secretName":"mlflow-user-prometheus"']);
+    });
+
+    it("refuses a key that cannot name a job and a volume", async () => {
+        const { Prometheus } = await import("../../components/prometheus");
+        const config = prometheusSchema.parse({});
+        const login = { username: "u", password: { name: "s", key: "k" } };
+        expect(() => new Prometheus("prom-auth-bad", { namespace: "mlops", config, storageClass: "s", ruleFiles, basicAuthScrapes: { "ML flow": login } })).toThrow(
+            "'basicAuthScrapes' key 'ML flow' must be a lower-case DNS label of at most 42 characters (it names a job and a volume)",
+        );
     });
 });
 

@@ -20,6 +20,9 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN the model API", () =>
         expect(c.env).toEqual([
             { name: "PORT", value: "8989" },
             { name: "MLFLOW_TRACKING_URI", value: "http://mlflow.mlops.svc.cluster.local:5000" },
+            // Its own MLflow login, a reader: the password only from its Secret.
+            { name: "MLFLOW_TRACKING_USERNAME", value: "model-api" },
+            { name: "MLFLOW_TRACKING_PASSWORD", valueFrom: secretRef("mlflow-user-model-api", "password") },
             { name: "MODEL_NAME", value: "realtor-price" },
             { name: "MODEL_ALIAS", value: "production" },
             { name: "MODEL_POLL_INTERVAL_SECONDS", value: "30" },
@@ -89,7 +92,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN each service's databa
     });
 
     it.each([
-        ["model-api", ["model-api-hook/token", "postgres-service-roles/model_api"]],
+        ["model-api", ["mlflow-user-model-api/password", "model-api-hook/token", "postgres-service-roles/model_api"]],
         ["data-api", ["data-api-restart/token", "postgres-service-roles/data_api"]],
     ])("%s: the server container never gets the owner's password; only the migrate init container does", (name, serverKeys) => {
         const pod = k8sObject(program.recorder, "Deployment", name).spec.template.spec;
@@ -162,9 +165,16 @@ describe("the UI", () => {
             { name: "UI_PORT", value: "8501" },
             { name: "MODEL_API_URL", value: "http://model-api.mlops.svc.cluster.local:8989" },
             { name: "MLFLOW_URL", value: "http://mlflow.mlops.svc.cluster.local:5000" },
+            { name: "MLFLOW_TRACKING_USERNAME", value: "ui" },
+            { name: "MLFLOW_TRACKING_PASSWORD", valueFrom: secretRef("mlflow-user-ui", "password") },
             { name: "DATA_API_URL", value: "http://data-api.mlops.svc.cluster.local" },
         ]);
         expect(k8sObject(program.recorder, "Service", "ui").spec.ports).toEqual([{ name: "http", port: 8501, targetPort: "http" }]);
+    });
+
+    it("rolls when its MLflow password rotates", () => {
+        const annotations = k8sObject(program.recorder, "Deployment", "ui").spec.template.metadata.annotations;
+        expect(annotations["mlops.dev/credentials-checksum"]).toMatch(/^[0-9a-f]{64}$/);
     });
 });
 

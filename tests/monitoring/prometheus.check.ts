@@ -7,6 +7,9 @@
  * The fake "pods": model-api-0 serves a real ONNX fixture model; model-api-1 has no model
  * (MLflow unreachable); model-api-2 and data-api-1 are dead addresses; data-api-0 is real;
  * two more pods must be dropped by the relabelling (scrape annotation false, finished Job).
+ * mlflow-0 stands in for MLflow behind its auth app: its /metrics answers only the basic-auth
+ * login of the component's per-key job (401 to anything else, as MLflow does), which Prometheus
+ * reads from a password file.
  *
  * Airflow's side: the built statsd exporter runs with the component's flags and the mapping
  * of config/monitoring/statsd; tests/monitoring/emit_airflow_metrics.py, in the Airflow venv
@@ -21,13 +24,14 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { statsdEnv } from "../../components/airflow";
-import { prometheusConfigFile, SCRAPE_JOB } from "../../components/prometheus";
+import { prometheusConfigFile, SCRAPE_AUTH_DIR, SCRAPE_JOB } from "../../components/prometheus";
 import { statsdExporterArgs } from "../../components/statsd-exporter";
 import { ROOT } from "../program";
 import { start, Started, waitForHttp } from "../support/processes";
@@ -56,6 +60,8 @@ interface FakePod {
     readonly phase: string;
     /** Leave the path annotation out (Prometheus's default /metrics applies). */
     readonly noPath?: boolean;
+    /** The mlops.dev/scrape-auth annotation: its metrics want that key's login. */
+    readonly scrapeAuth?: string;
 }
 
 /** A static target with the labels kubernetes_sd (role pod) would attach to this pod. */
@@ -73,6 +79,7 @@ function staticTarget(p: FakePod) {
             __meta_kubernetes_pod_annotation_prometheus_io_scrape: p.scrape,
             __meta_kubernetes_pod_annotation_prometheus_io_port: String(p.port),
             ...(p.noPath ? {} : { __meta_kubernetes_pod_annotation_prometheus_io_path: "/metrics" }),
+            ...(p.scrapeAuth ? { __meta_kubernetes_pod_annotation_mlops_dev_scrape_auth: p.scrapeAuth } : {}),
         },
     };
 }
@@ -106,6 +113,10 @@ let emitted: { dag_runs: [string, string, number][]; backends: Record<string, st
 /** How a result series is named in EXPECTED: its pod, else its app, else its namespace (per-namespace alerts). */
 const seriesKey = (labels: Record<string, string>) => labels.pod ?? labels.app ?? labels.namespace;
 const ports: Record<string, number> = {};
+/** The stand-in MLflow's /metrics: Authorization headers it was scraped with. */
+const mlflowScrapes: (string | undefined)[] = [];
+const MLFLOW_SCRAPE_PASSWORD = `scrape-${Math.random().toString(36).slice(2)}`;
+let mlflowStandIn: http.Server | undefined;
 
 function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv): Started {
     const p = start(cmd, args, env);
@@ -146,7 +157,14 @@ beforeAll(async () => {
         throw new Error("MONITORING_MODEL_DIR must name a directory with model.onnx and feature_spec.json (run scripts/test.d/60-monitoring.sh)");
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mlops-monitoring-"));
-    for (const k of ["prometheus", "model0", "model1", "model2", "data0", "data1", "dropped", "mlflowDead", "statsdWeb", "statsdUdp", "statsdDead"]) ports[k] = await freePort();
+    for (const k of ["prometheus", "model0", "model1", "model2", "data0", "data1", "dropped", "mlflowDead", "statsdWeb", "statsdUdp", "statsdDead", "mlflow"]) ports[k] = await freePort();
+    const login = `Basic ${Buffer.from(`prometheus:${MLFLOW_SCRAPE_PASSWORD}`).toString("base64")}`;
+    mlflowStandIn = http.createServer((req, res) => {
+        mlflowScrapes.push(req.headers.authorization);
+        if (req.headers.authorization !== login) return res.writeHead(401, { "www-authenticate": 'Basic realm="mlflow"' }).end("You are not authenticated.");
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end("# TYPE mlflow_http_request_total counter\nmlflow_http_request_total 1\n");
+    });
+    await new Promise<void>((r) => mlflowStandIn!.listen(ports.mlflow, "127.0.0.1", r));
     const statsdDir = process.env.MONITORING_STATSD_EXPORTER;
     const airflowVenv = process.env.MONITORING_AIRFLOW_VENV;
     if (!statsdDir || !fs.existsSync(path.join(statsdDir, "statsd_exporter")) || !airflowVenv || !fs.existsSync(path.join(airflowVenv, "bin/python"))) {
@@ -197,7 +215,11 @@ beforeAll(async () => {
     const rulesDir = path.join(work, "rules");
     fs.mkdirSync(rulesDir);
     fs.copyFileSync(path.join(MONITORING, "alerts.yml"), path.join(rulesDir, "alerts.yml"));
-    const rendered = prometheusConfigFile({ namespace: "mlops", scrapeInterval: "1s", evaluationInterval: "1s", rulesDir });
+    const rendered = prometheusConfigFile({ namespace: "mlops", scrapeInterval: "1s", evaluationInterval: "1s", rulesDir, basicAuthScrapes: { mlflow: "prometheus" } });
+    // The password file as the Secret volume lays it out, under a local directory.
+    const authDir = path.join(work, "scrape-auth");
+    fs.mkdirSync(path.join(authDir, "mlflow"), { recursive: true });
+    fs.writeFileSync(path.join(authDir, "mlflow", "password"), MLFLOW_SCRAPE_PASSWORD);
 
     const pods: FakePod[] = [
         { pod: "model-api-0", app: "model-api", port: ports.model0!, scrape: "true", phase: "Running" },
@@ -209,13 +231,21 @@ beforeAll(async () => {
         { pod: "statsd-exporter-1", app: "statsd-exporter", port: ports.statsdDead!, scrape: "true", phase: "Running" },
         { pod: "model-api-unannotated", app: "model-api", port: ports.dropped!, scrape: "false", phase: "Running" },
         { pod: "ingest-job", app: "model-api", port: ports.dropped!, scrape: "true", phase: "Succeeded" },
+        { pod: "mlflow-0", app: "mlflow", port: ports.mlflow!, scrape: "true", phase: "Running", scrapeAuth: "mlflow" },
     ];
-    const job = (rendered.scrape_configs as any[])[0];
+    // Every job sees every pod, as kubernetes_sd gives each job the namespace's pods.
+    const jobs = rendered.scrape_configs as any[];
     const localConfig = {
         ...rendered,
-        scrape_configs: [{ job_name: job.job_name, static_configs: pods.map(staticTarget), relabel_configs: job.relabel_configs }],
+        scrape_configs: jobs.map((job) => ({
+            job_name: job.job_name,
+            static_configs: pods.map(staticTarget),
+            relabel_configs: job.relabel_configs,
+            ...(job.basic_auth ? { basic_auth: { ...job.basic_auth, password_file: job.basic_auth.password_file.replace(SCRAPE_AUTH_DIR, authDir) } } : {}),
+        })),
     };
-    expect(job.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { names: ["mlops"] } }]);
+    expect(jobs.map((j) => j.job_name)).toEqual([SCRAPE_JOB, `${SCRAPE_JOB}-mlflow`]);
+    for (const job of jobs) expect(job.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { names: ["mlops"] } }]);
     fs.writeFileSync(path.join(work, "prometheus.yml"), JSON.stringify(localConfig, null, 2));
     execFileSync("promtool", ["check", "config", path.join(work, "prometheus.yml")], { stdio: "pipe" });
 
@@ -243,7 +273,7 @@ beforeAll(async () => {
     for (;;) {
         const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
         const active = body.data.activeTargets as { health: string }[];
-        if (active.length === 7 && active.every((t) => t.health !== "unknown")) break;
+        if (active.length === 8 && active.every((t) => t.health !== "unknown")) break;
         if (Date.now() > deadline) throw new Error(`Prometheus has not scraped every target within 60 s: ${JSON.stringify(active)}`);
         await sleep(250);
     }
@@ -271,6 +301,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    await new Promise<void>((r) => (mlflowStandIn ? mlflowStandIn.close(() => r()) : r()));
     if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -279,7 +310,7 @@ describe("GIVEN a real Prometheus scraping the real services through the compone
         const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
         const active = body.data.activeTargets.map((t: any) => ({ ...t.labels, health: t.health, url: t.scrapeUrl }));
         const byPod = Object.fromEntries(active.map((t: any) => [t.pod, t]));
-        expect(Object.keys(byPod).sort()).toEqual(["data-api-0", "data-api-1", "model-api-0", "model-api-1", "model-api-2", "statsd-exporter-0", "statsd-exporter-1"]);
+        expect(Object.keys(byPod).sort()).toEqual(["data-api-0", "data-api-1", "mlflow-0", "model-api-0", "model-api-1", "model-api-2", "statsd-exporter-0", "statsd-exporter-1"]);
         expect(byPod["model-api-0"]).toEqual({
             app: "model-api", component: "server", namespace: "mlops", pod: "model-api-0", job: SCRAPE_JOB,
             instance: `127.0.0.1:${ports.model0}`, health: "up", url: `http://127.0.0.1:${ports.model0}/metrics`,
@@ -287,7 +318,21 @@ describe("GIVEN a real Prometheus scraping the real services through the compone
         expect(byPod["model-api-1"].url).toBe(`http://127.0.0.1:${ports.model1}/metrics`); // no path annotation: default
         expect(byPod["data-api-0"].health).toBe("up");
         expect(byPod["model-api-2"].health).toBe("down");
-        expect(body.data.droppedTargets.length).toBe(2);
+        // The anonymous job drops the two above and the pod that wants a login; the login's job
+        // drops every pod but that one.
+        expect(body.data.droppedTargets.length).toBe(3 + 9);
+    });
+
+    it("scrapes the pod whose metrics want a login in a job of its own, with the login from the password file", async () => {
+        const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
+        const mlflow = body.data.activeTargets.filter((t: any) => t.labels.pod === "mlflow-0");
+        expect(mlflow.map((t: any) => ({ ...t.labels, health: t.health }))).toEqual([
+            { app: "mlflow", component: "server", namespace: "mlops", pod: "mlflow-0", job: `${SCRAPE_JOB}-mlflow`, instance: `127.0.0.1:${ports.mlflow}`, health: "up" },
+        ]);
+        expect(mlflowScrapes.length).toBeGreaterThan(0);
+        expect(mlflowScrapes.every((a) => a === `Basic ${Buffer.from(`prometheus:${MLFLOW_SCRAPE_PASSWORD}`).toString("base64")}`)).toBe(true);
+        const up = await query('up{app="mlflow"}');
+        expect(up.data!.result.map((s) => [s.metric.job, s.value[1]])).toEqual([[`${SCRAPE_JOB}-mlflow`, "1"]]);
     });
 
     it("receives Airflow's own DAG run metrics and the train DAG's gauge through the statsd exporter, mapped to labelled series in seconds", async () => {

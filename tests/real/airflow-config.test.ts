@@ -34,6 +34,7 @@ const secrets: Record<string, string> = {
     "airflow-credentials/jwt-secret": randomBytes(32).toString("hex"),
     "airflow-credentials/api-secret-key": randomBytes(32).toString("hex"),
     "model-api-hook/token": randomBytes(32).toString("hex"),
+    "mlflow-user-airflow/password": randomBytes(16).toString("hex"),
 };
 let env: Record<string, string>;
 

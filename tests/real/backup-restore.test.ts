@@ -32,6 +32,7 @@ const secrets: Record<string, string> = {
     "minio-credentials/root-password": randomBytes(16).toString("hex"),
     "postgres-roles/airflow": randomBytes(16).toString("hex"),
     "postgres-roles/mlflow": randomBytes(16).toString("hex"),
+    "postgres-roles/mlflow_auth": randomBytes(16).toString("hex"),
     "postgres-roles/mlops": randomBytes(16).toString("hex"),
     "postgres-service-roles/model_api": randomBytes(16).toString("hex"),
     "postgres-service-roles/data_api": randomBytes(16).toString("hex"),
@@ -88,9 +89,14 @@ function mc(args: string[], input?: Buffer) {
 function snapshot(): Record<string, string> {
     return {
         mlflow: psql("mlflow", "SELECT string_agg(name || '=' || alias, ',' ORDER BY name) FROM registered_models"),
+        // MLflow's auth store: the logins (people the admin added among them) and their grants.
+        mlflow_auth: psql("mlflow_auth", "SELECT string_agg(username || ':' || is_admin, ',' ORDER BY username) FROM users"),
         airflow: psql("airflow", "SELECT string_agg(id || ':' || dag_id, ',' ORDER BY id) FROM dag_run"),
         mlops: psql("mlops", "SELECT count(*) || ' ' || sum(price) FROM clean.listings"),
-        owners: psql("mlflow", "SELECT tableowner FROM pg_tables WHERE tablename = 'registered_models'") + psql("mlops", "SELECT tableowner FROM pg_tables WHERE tablename = 'listings'"),
+        owners:
+            psql("mlflow", "SELECT tableowner FROM pg_tables WHERE tablename = 'registered_models'") +
+            psql("mlflow_auth", "SELECT tableowner FROM pg_tables WHERE tablename = 'users'") +
+            psql("mlops", "SELECT tableowner FROM pg_tables WHERE tablename = 'listings'"),
     };
 }
 
@@ -130,11 +136,12 @@ function mlflowObjects(): string[] {
 beforeAll(async () => {
     program = await runProgram("dev");
     pg = await startPostgres();
-    const setup = spawnSync("bash", ["-c", renderSetupScript(["airflow", "mlflow", "mlops"], SERVICE_ROLES)], {
+    const setup = spawnSync("bash", ["-c", renderSetupScript(["airflow", "mlflow", "mlflow_auth", "mlops"], SERVICE_ROLES)], {
         encoding: "utf8",
         env: pg.env({
             AIRFLOW_PASSWORD: secrets["postgres-roles/airflow"]!,
             MLFLOW_PASSWORD: secrets["postgres-roles/mlflow"]!,
+            MLFLOW_AUTH_PASSWORD: secrets["postgres-roles/mlflow_auth"]!,
             MLOPS_PASSWORD: secrets["postgres-roles/mlops"]!,
             MODEL_API_PASSWORD: secrets["postgres-service-roles/model_api"]!,
             DATA_API_PASSWORD: secrets["postgres-service-roles/data_api"]!,
@@ -182,6 +189,7 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
         migrateServices();
         psql("mlops", LOG_ROW, "model_api");
         psql("mlops", "INSERT INTO data_api_batch_state VALUES (1, 'Tuesday', 3, now())", "data_api");
+        psql("mlflow_auth", "CREATE TABLE users (id int PRIMARY KEY, username text, is_admin boolean); INSERT INTO users VALUES (1, 'admin', true), (2, 'alice', false)", "mlflow_auth");
         for (const key of ["1/abc/artifacts/model/model.onnx", "1/abc/artifacts/model/MLmodel"]) {
             expect(mc(["pipe", `m/mlflow/${key}`], randomBytes(4096)).status).toBe(0);
         }
@@ -191,7 +199,7 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
 
         const m = await store.manifest(FULL);
         expect(m.kind).toBe("full");
-        expect(m.databases.map((d) => d.name)).toEqual(["airflow", "mlflow", "mlops"]);
+        expect(m.databases.map((d) => d.name)).toEqual(["airflow", "mlflow", "mlflow_auth", "mlops"]);
         expect(m.artifacts).toEqual({ mlflow: "artifacts/mlflow/" });
         expect(m.versions).toEqual({ postgres: "17.2-bookworm", mlflow: expect.any(String), airflow: expect.any(String) });
         for (const d of m.databases) {
@@ -216,6 +224,7 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
         psql("mlflow", "DROP TABLE registered_models", "mlflow");
         psql("airflow", "DELETE FROM dag_run WHERE id > 10", "airflow");
         psql("mlops", "TRUNCATE clean.listings", "mlops");
+        psql("mlflow_auth", "DELETE FROM users WHERE username = 'alice'", "mlflow_auth");
         expect(mc(["rm", "--recursive", "--force", "m/mlflow/1"]).status).toBe(0);
         expect(mlflowObjects()).toEqual([]);
 
@@ -228,6 +237,7 @@ describe("backups and restores as rendered, against a real PostgreSQL and MinIO"
         expect(mlflowObjects()).toEqual(objects);
         // The setup Job's rules hold again: the owner owns the database, PUBLIC cannot connect.
         expect(psql("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mlflow'")).toBe("mlflow");
+        expect(psql("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mlflow_auth'")).toBe("mlflow_auth");
         expect(psql("postgres", "SELECT has_database_privilege('public', 'mlflow', 'CONNECT')")).toBe("f");
         expect(psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '%_restoring'")).toBe("0");
         // The services' roles: CONNECT again (the restore grants it, as the setup Job does), and their

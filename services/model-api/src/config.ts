@@ -87,6 +87,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
     const mlflowTrackingUri = str("MLFLOW_TRACKING_URI");
     if (!modelPath && !mlflowTrackingUri) problems.push("'MLFLOW_TRACKING_URI' is required (or set 'MODEL_PATH' to serve a local model)");
     if (mlflowTrackingUri && !/^https?:\/\//.test(mlflowTrackingUri)) problems.push(`'MLFLOW_TRACKING_URI' must be an http(s) URL (got '${mlflowTrackingUri}')`);
+    const mlflowUsername = str("MLFLOW_TRACKING_USERNAME");
+    const mlflowPassword = str("MLFLOW_TRACKING_PASSWORD");
+    // Half a login would be sent and refused on every poll: say so at start instead.
+    if (mlflowUsername && !mlflowPassword) problems.push("'MLFLOW_TRACKING_PASSWORD' must be set when 'MLFLOW_TRACKING_USERNAME' is");
+    if (mlflowPassword && !mlflowUsername) problems.push("'MLFLOW_TRACKING_USERNAME' must be set when 'MLFLOW_TRACKING_PASSWORD' is");
+    if (mlflowUsername?.includes(":")) problems.push("'MLFLOW_TRACKING_USERNAME' must not contain ':' (HTTP basic auth)");
     const cfg: ModelApiConfig = {
         host: str("HOST") ?? "0.0.0.0",
         port: num("PORT", { min: 0 }),
@@ -95,8 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ModelApiConfig
         mlflowTrackingUri,
         mlflowTimeoutMs: num("MLFLOW_TIMEOUT_MS", { min: 1 }),
         mlflowDownloadTimeoutMs: num("MLFLOW_DOWNLOAD_TIMEOUT_MS", { min: 1 }),
-        mlflowUsername: str("MLFLOW_TRACKING_USERNAME"),
-        mlflowPassword: str("MLFLOW_TRACKING_PASSWORD"),
+        mlflowUsername,
+        mlflowPassword,
         mlflowToken: str("MLFLOW_TRACKING_TOKEN"),
         modelPath,
         cacheDir: str("MODEL_CACHE_DIR"),

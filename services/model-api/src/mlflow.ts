@@ -55,7 +55,14 @@ export class MlflowClient {
         }
         if (!res.ok) {
             const body = await res.text().catch(() => "");
-            throw new MlflowError(`MLflow GET ${path.split("?")[0]} -> ${res.status}: ${body.slice(0, 300)}`, res.status);
+            // MLflow's auth app: the status alone does not say where to look.
+            const hint =
+                res.status === 401
+                    ? " (MLflow refused the login: check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
+                    : res.status === 403
+                      ? " (the MLflow user may not read this)"
+                      : "";
+            throw new MlflowError(`MLflow GET ${path.split("?")[0]} -> ${res.status}: ${body.slice(0, 300)}${hint}`, res.status);
         }
         return res;
     }

@@ -127,7 +127,7 @@ export async function buildApp(config: UiConfig, opts: { logger?: boolean } = {}
         },
         async (_req, reply: FastifyReply) => {
             try {
-                return await fetchModels(config.mlflowUrl, config.modelName, config.productionAlias, config.upstreamTimeoutMs);
+                return await fetchModels(config.mlflowUrl, config.modelName, config.productionAlias, config.upstreamTimeoutMs, config.mlflowAuth);
             } catch (err) {
                 if (err instanceof UpstreamError) return reply.code(502).send({ code: ErrorCode.upstream, message: err.message });
                 return reply.code(502).send({
