@@ -250,7 +250,7 @@ export class Minio extends pulumi.ComponentResource {
                     ...(stepName.startsWith("user-") || stepName.startsWith("attach-") ? userEnv : []),
                     // mc reads an alias from MC_HOST_<alias>; $(VAR) is expanded by the kubelet,
                     // so the credentials never appear in the pod spec.
-                    plainEnv(`MC_HOST_${ALIAS}`, pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}:${MINIO_API_PORT}`),
+                    plainEnv(`MC_HOST_${ALIAS}`, pulumi.interpolate`http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${MINIO_API_PORT}`),
                     plainEnv("MC_CONFIG_DIR", "/tmp/.mc"),
                 ],
                 volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(policies && stepName.startsWith("policy-") ? [{ name: "policies", mountPath: POLICY_DIR, readOnly: true }] : [])],

@@ -253,7 +253,8 @@ export class Postgres extends pulumi.ComponentResource {
                                     resources: config.jobResources,
                                     command: ["bash", "-c", setupScript],
                                     env: [
-                                        plainEnv("PGHOST", service.metadata.name),
+                                        // The full in-cluster name, as every client uses: the NetworkPolicies admit by it.
+                                        plainEnv("PGHOST", pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`),
                                         plainEnv("PGPORT", String(POSTGRES_PORT)),
                                         plainEnv("PGUSER", "postgres"),
                                         plainEnv("PGDATABASE", "postgres"),

@@ -152,10 +152,11 @@ function deployed(kube: Kube): Deployed {
     const dump = steps.find((c) => c.name === "backup-dump");
     const env = (c: any, name: string) => c.env.find((e: any) => e.name === name);
     const secret = (ref: { name: string; key: string }) => Buffer.from(kube.json(["get", "secret", ref.name]).data[ref.key], "base64").toString("utf8");
-    const mcHost: string = env(upload, "MC_HOST_platform").value; // http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000
+    const mcHost: string = env(upload, "MC_HOST_platform").value; // http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio.mlops.svc.cluster.local:9000
     return {
         bucket: String(upload.command.at(-1)).replace(/^platform\//, ""),
-        minioService: mcHost.replace(/^.*@/, "").replace(/:\d+$/, ""),
+        // The Service's name: the host's first label (the host is its in-cluster DNS name).
+        minioService: mcHost.replace(/^.*@/, "").replace(/:\d+$/, "").split(".")[0]!,
         minioUser: secret(env(upload, "MINIO_ROOT_USER").valueFrom.secretKeyRef),
         minioPassword: secret(env(upload, "MINIO_ROOT_PASSWORD").valueFrom.secretKeyRef),
         versions: JSON.parse(env(dump, "VERSIONS").value),

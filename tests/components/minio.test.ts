@@ -80,7 +80,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN MinIO", () => {
                 ...CREDENTIALS,
                 // Only the steps that name a user see its keys.
                 ...(/^(user|attach)-/.test(c.name) ? userKeys : []),
-                { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio:9000" },
+                { name: "MC_HOST_platform", value: "http://$(MINIO_ROOT_USER):$(MINIO_ROOT_PASSWORD)@minio.mlops.svc.cluster.local:9000" },
                 { name: "MC_CONFIG_DIR", value: "/tmp/.mc" },
             ]);
             expect(c.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });

@@ -28,6 +28,9 @@ const EXPECTED_FLOWS = [
     "mlflow/db-upgrade -> minio/server 9000/TCP",
     "mlflow/server -> minio/server 9000/TCP",
     "prometheus/server -> minio/server 9000/TCP",
+    // The setup Jobs (on a rotation they run again, with the policies in force).
+    "minio/buckets -> minio/server 9000/TCP",
+    "postgres/setup -> postgres/server 5432/TCP",
     "airflow/worker -> mlflow/server 5000/TCP",
     "mlflow/gc -> mlflow/server 5000/TCP",
     "model-api/server -> mlflow/server 5000/TCP",

@@ -47,7 +47,7 @@ function podOf(kind: string, name: string): any {
 
 /** Runs rendered containers in order as the kubelet would, against the local server. */
 function run(containers: any[], extra: Pick<Parameters<typeof runPodSteps>[1], "mounts" | "fieldValues"> = {}) {
-    // The setup Job's PGHOST is the Service's name, `postgres`, like its PGUSER: moved by name.
+    // The setup Job's PGHOST is the Service's in-cluster name: moved by name.
     const local = containers.map((c) => ({ ...c, env: c.env.map((e: any) => (e.name === "PGHOST" ? { ...e, value: "127.0.0.1" } : e)) }));
     const r = runPodSteps(
         { containers: local },

@@ -73,7 +73,7 @@ describe("GIVEN the dev stack, WHEN the program runs, THEN Postgres", () => {
         expect(c.image).toBe(IMAGE);
         expect(c.securityContext).toEqual({ ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false });
         expect(c.env).toEqual([
-            { name: "PGHOST", value: "postgres" },
+            { name: "PGHOST", value: "postgres.mlops.svc.cluster.local" },
             { name: "PGPORT", value: "5432" },
             { name: "PGUSER", value: "postgres" },
             { name: "PGDATABASE", value: "postgres" },

@@ -54,7 +54,7 @@ function runSteps(pod: any, id: string, scratch: string) {
         secrets,
         rewrite: (v) =>
             v
-                .replace("@minio:9000", `@127.0.0.1:${minioPort}`)
+                .replace("@minio.mlops.svc.cluster.local:9000", `@127.0.0.1:${minioPort}`)
                 .replace(/^postgres\.mlops\.svc\.cluster\.local$/, "127.0.0.1")
                 .replace(/^5432$/, String(pg.port))
                 .replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")),

@@ -52,7 +52,7 @@ function runJob(): string[] {
     const pod = k8sObject(program.recorder, "Job", "minio-buckets").spec.template.spec;
     const r = runPodSteps(pod, {
         secrets,
-        rewrite: (v) => v.replace("@minio:9000", `@127.0.0.1:${port}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")),
+        rewrite: (v) => v.replace("@minio.mlops.svc.cluster.local:9000", `@127.0.0.1:${port}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc")),
         mounts: { "/policies": path.join(tmp, "policies") },
         configMaps: { policies: k8sObject(program.recorder, "ConfigMap", "minio-policies").data },
         home: tmp,

@@ -74,7 +74,7 @@ beforeAll(async () => {
     // The bucket Job as rendered: the buckets, and MLflow's own MinIO user, which the server logs in as.
     const buckets = runPodSteps(k8sObject(program.recorder, "Job", "minio-buckets").spec.template.spec, {
         secrets,
-        rewrite: (v) => v.replace("@minio:9000", `@127.0.0.1:${minioPort}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc-job")),
+        rewrite: (v) => v.replace("@minio.mlops.svc.cluster.local:9000", `@127.0.0.1:${minioPort}`).replace(/^\/tmp\/\.mc$/, path.join(tmp, ".mc-job")),
         mounts: { "/policies": path.join(tmp, "policies") },
         configMaps: { policies: k8sObject(program.recorder, "ConfigMap", "minio-policies").data },
         home: tmp,
