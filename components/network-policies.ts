@@ -381,10 +381,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 new k8s.networking.v1.NetworkPolicy(
                     `${name}-${t.name}`,
                     {
-                        metadata: {
-                            ...meta(`allow-${t.name}`, "allow"),
-                            annotations: { "mlops.dev/flows": flows.apply((fs) => fs.filter((f) => JSON.stringify(sorted(f.target)) === JSON.stringify(sorted(t.selector))).map((f) => f.why).join("; ")) },
-                        },
+                        // Auto-named, and nothing unknown in metadata: if a change ever replaces an
+                        // allow policy, the new one is created before the old one goes. (A fixed name
+                        // forces delete-first, and the new policy waits for Jobs the deny then blocks:
+                        // seen on the real node during a credentials rotation.)
+                        metadata: { namespace: args.namespace, labels: labels({ name: "network-policy", instance: name, component: "allow" }) },
                         spec: { podSelector: { matchLabels: t.selector }, policyTypes: ["Ingress"], ingress: flows.apply((fs) => ingressRules(fs, t.selector)) },
                     },
                     { parent: this },

@@ -68,9 +68,11 @@ describe("GIVEN the local stack, WHEN the program runs, THEN the NetworkPolicies
         expect(deny.inputs.metadata).toMatchObject({ name: "default-deny-ingress", namespace: "mlops" });
         expect(deny.inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
         const allow = policies(program).filter((p) => p.name !== "network-default-deny");
-        expect(allow.map((p) => p.inputs.metadata.name).sort()).toEqual(
-            ["airflow-api-server", "airflow-worker", "data-api", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"].map((n) => `allow-${n}`),
+        expect(allow.map((p) => p.name).sort()).toEqual(
+            ["airflow-api-server", "airflow-worker", "data-api", "minio", "mlflow", "model-api", "postgres", "prometheus", "redis", "statsd-exporter", "ui"].map((n) => `network-${n}`),
         );
+        // Auto-named (create before delete on a replacement) and nothing unknown in their metadata.
+        for (const a of allow) expect(a.inputs.metadata.name, a.name).toBeUndefined();
         for (const a of allow) expect(deny.dependencies, a.name).toContain(a.urn);
     });
 
