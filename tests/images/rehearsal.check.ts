@@ -13,25 +13,15 @@
  * the stage directories and RUN logs for a look afterwards. Runs as root.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copies, finalStage, imagePin, parseDockerfile, type ParsedDockerfile } from "./dockerfile";
 import { dockerignore, inStage, Rehearsal, rewriteAbsolutePaths, waitForAnswer, type StageResult } from "./rehearse";
+import { freePort } from "../support/ports";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 interface Probe {
     readonly path: string;

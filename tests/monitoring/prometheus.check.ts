@@ -25,7 +25,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,20 +34,11 @@ import { prometheusConfigFile, SCRAPE_AUTH_DIR, SCRAPE_JOB } from "../../compone
 import { statsdExporterArgs } from "../../components/statsd-exporter";
 import { ROOT } from "../program";
 import { start, Started, waitForHttp } from "../support/processes";
+import { freePort } from "../support/ports";
 
 const MONITORING = path.join(ROOT, "config/monitoring");
 const modelDir = process.env.MONITORING_MODEL_DIR;
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+export { freePort } from "./ports";
+import { freePort } from "./ports";
 
 /**
  * A real, throw-away PostgreSQL server on loopback for tests: initdb into a temp dir,
@@ -37,16 +38,6 @@ export function postgresBinDir(): string {
     return found;
 }
 
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 /** initdb and postgres refuse to run as root; as root, run them as the `postgres` system user. */
 function asServerUser(cmd: string, args: string[]): [string, string[]] {

@@ -1,23 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.js";
+import { freePort } from "../../../tests/support/ports.js";
 
 // The built server (`npm run build`), as the container runs it: a real process, real signals.
 const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/server.js");
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer().once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as net.AddressInfo;
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 const children: ChildProcess[] = [];
 afterEach(() => {
