@@ -282,6 +282,17 @@ export class Backups extends pulumi.ComponentResource {
                 pod: {
                     runAs: POSTGRES_RUN_AS,
                     initContainers: [
+                        // A new pod's first connections can come before the network policy admits
+                        // it (about a second on the real node): mc ready retries every 5 s until
+                        // MinIO answers, so the fetch that follows is not refused.
+                        container({
+                            name: "wait-minio",
+                            image: args.clientImage,
+                            resources: config.jobResources,
+                            command: ["mc", "ready", ALIAS],
+                            env: mcEnv(args),
+                            volumeMounts: [{ name: "backup-tmp", mountPath: "/tmp" }],
+                        }),
                         container({
                             name: "fetch",
                             image: args.clientImage,

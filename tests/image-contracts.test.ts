@@ -366,6 +366,7 @@ describe("GIVEN the dev stack, WHEN every rendered container is checked against 
                 "CronJob/platform-backup/backup-upload: mc",
                 "CronJob/platform-restore/fetch: mc",
                 "CronJob/platform-restore/restore: *",
+                "CronJob/platform-restore/wait-minio: mc",
                 "Deployment/airflow-api-server/api-server: airflow",
                 "Deployment/airflow-api-server/auth-file: cp",
                 "Deployment/airflow-dag-processor/dag-processor: airflow",
