@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -9,8 +11,10 @@ DAGS = Path(__file__).resolve().parents[1]
 if str(DAGS) not in sys.path:
     sys.path.insert(0, str(DAGS))
 
-# Airflow reads its home at first import: keep tests away from ~/airflow.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+# Airflow reads its home at first import: keep tests away from ~/airflow, and leave nothing behind.
+if "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+    atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from tests.support.servers import start_postgres  # noqa: E402
